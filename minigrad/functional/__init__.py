@@ -1,0 +1,12 @@
+"""Every differentiable function of the engine, written out as forward and backward in
+plain array code. ``import minigrad.functional as F``; ``F.conv2d(x, w, b, padding=1)``.
+
+One module per family: arithmetic, reductions, shape, elementwise, activations, linear,
+losses, conv, pooling, resample, normalization, dropout, style.
+"""
+from minigrad.functional.activations import (
+    RELU_MODES, current_relu_mode, leaky_relu, log_softmax, relu, relu_mode, softmax)
+from minigrad.functional.arithmetic import add, div, matmul, mul, neg, pow, sub
+from minigrad.functional.elementwise import abs, clip, exp, log, sigmoid, sqrt, tanh
+from minigrad.functional.reductions import max, mean, sum
+from minigrad.functional.shape import concat, flatten, getitem, permute, reshape, roll, stack, transpose

@@ -1,0 +1,126 @@
+"""Activation functions: relu (with the guided and deconvnet backward modes), leaky_relu,
+softmax and log_softmax."""
+from __future__ import annotations
+
+import contextlib
+
+from backends import get_array_module
+from minigrad.function import Function
+
+RELU_MODES = ("normal", "guided", "deconvnet")
+_relu_mode = "normal"
+
+
+@contextlib.contextmanager
+def relu_mode(mode: str):
+    """Choose how every ReLU passes gradients backward inside the block.
+
+    With ``x`` the ReLU's input and ``g`` the gradient arriving from above:
+
+    * ``normal``     g * [x > 0]                  (the true derivative)
+    * ``guided``     g * [x > 0] * [g > 0]        (Springenberg et al. 2015, guided backprop)
+    * ``deconvnet``  g * [g > 0]                  (Zeiler & Fergus 2014, the deconvnet)
+
+    The mode is read when backward runs, so the same network serves all three: no copy of
+    the model is needed. ``with relu_mode("guided"): score.backward()``.
+    """
+    global _relu_mode
+    if mode not in RELU_MODES:
+        raise ValueError(f"relu_mode: unknown mode {mode!r}; choose one of {', '.join(RELU_MODES)}")
+    previous, _relu_mode = _relu_mode, mode
+    try:
+        yield
+    finally:
+        _relu_mode = previous
+
+
+def current_relu_mode() -> str:
+    """The ReLU backward mode in force ("normal" outside any :func:`relu_mode` block)."""
+    return _relu_mode
+
+
+class ReLU(Function):
+    """y = max(x, 0);  dy/dx = [x > 0] (with the backward modes of :func:`relu_mode`)."""
+
+    def forward(self, x):
+        self.positive = x > 0
+        return x * self.positive
+
+    def backward(self, gy):
+        if _relu_mode == "normal":
+            return gy * self.positive
+        if _relu_mode == "guided":
+            return gy * (self.positive & (gy > 0))
+        return gy * (gy > 0)
+
+
+class LeakyReLU(Function):
+    """y = x for x > 0, slope * x otherwise;  dy/dx = 1 or slope."""
+
+    def __init__(self, slope):
+        self.slope = slope
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.factor = xp.where(x > 0, 1, self.slope).astype(x.dtype)
+        return x * self.factor
+
+    def backward(self, gy):
+        return gy * self.factor
+
+
+class Softmax(Function):
+    """y_i = e^{x_i} / sum_j e^{x_j} along ``axis``;  dL/dx = y * (g - sum(g * y)).
+
+    The maximum is subtracted first so that exp never overflows.
+    """
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
+        self.y = e / e.sum(axis=self.axis, keepdims=True)
+        return self.y
+
+    def backward(self, gy):
+        y = self.y
+        return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """y = x - logsumexp(x) along ``axis``;  dL/dx = g - softmax(x) * sum(g)."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        shifted = x - x.max(axis=self.axis, keepdims=True)
+        self.y = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+        return self.y
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        return gy - xp.exp(self.y) * gy.sum(axis=self.axis, keepdims=True)
+
+
+def relu(x):
+    """max(x, 0); its backward follows :func:`relu_mode`."""
+    return ReLU()(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x for x > 0, negative_slope * x otherwise."""
+    return LeakyReLU(negative_slope)(x)
+
+
+def softmax(x, axis=-1):
+    """Normalized exponentials along ``axis``."""
+    return Softmax(axis)(x)
+
+
+def log_softmax(x, axis=-1):
+    """log(softmax(x)), computed stably."""
+    return LogSoftmax(axis)(x)

@@ -1,0 +1,88 @@
+"""Finite-difference gradient checking.
+
+For a function f of tensors that returns a tensor y, pick a random cotangent v (fixed by
+``seed``) and compare, for every input element x_i,
+
+    analytic:  d(v . y)/dx_i    from backward()
+    numeric:   (v . f(x + eps e_i) - v . f(x - eps e_i)) / (2 eps)     (central difference)
+
+in float64, where the central difference has error O(eps^2). An element passes when
+|analytic - numeric| <= atol + rtol * |numeric|.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad.autograd_mode import no_grad
+from minigrad.tensor import Tensor
+
+
+class GradcheckError(AssertionError):
+    """The analytic and numeric gradients disagree; the message names the worst element."""
+
+
+def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-4,
+              seed: int = 0, raise_on_failure: bool = True) -> bool:
+    """Check ``fn(*inputs)``'s backward against central finite differences.
+
+    Parameters
+    ----------
+    fn : callable taking tensors, returning one tensor
+    inputs : sequence of Tensor (float64; those with ``requires_grad=True`` are checked) or
+        other values, passed through unchanged
+    eps, atol, rtol : step and tolerances
+    seed : seed of the random cotangent v
+
+    Returns True when all elements pass; otherwise raises :class:`GradcheckError` naming the
+    input, the worst element's index, and the analytic and numeric values (or returns False
+    with ``raise_on_failure=False``).
+    """
+    inputs = list(inputs)
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input has requires_grad=True")
+    for i in checked:
+        if inputs[i].dtype != np.float64:
+            raise TypeError(f"gradcheck: input {i} is {inputs[i].dtype}; finite differences need float64 "
+                            "(create it with dtype='float64')")
+
+    out = fn(*inputs)
+    backend = out.backend
+    v = backend.asarray(np.random.default_rng(seed).standard_normal(out.shape), dtype=out.dtype)
+    for i in checked:
+        inputs[i].grad = None
+    out.backward(v)
+    analytic = {i: (inputs[i].grad if inputs[i].grad is not None else backend.xp.zeros_like(inputs[i].data))
+                for i in checked}
+
+    def objective():
+        with no_grad():
+            return float((fn(*inputs).data * v).sum())
+
+    worst = None
+    for i in checked:
+        data = inputs[i].data
+        flat = data.reshape(-1)
+        numeric = np.empty(flat.size)
+        for k in range(flat.size):
+            original = flat[k].item()
+            flat[k] = original + eps
+            plus = objective()
+            flat[k] = original - eps
+            minus = objective()
+            flat[k] = original
+            numeric[k] = (plus - minus) / (2 * eps)
+        got = backend.to_numpy(analytic[i]).reshape(-1).astype(np.float64)
+        excess = np.abs(got - numeric) - (atol + rtol * np.abs(numeric))
+        k = int(np.argmax(excess)) if excess.size else 0
+        if excess.size and excess[k] > 0 and (worst is None or excess[k] > worst[0]):
+            worst = (excess[k], i, np.unravel_index(k, data.shape), got[k], numeric[k])
+
+    if worst is None:
+        return True
+    _, i, index, a, n = worst
+    message = (f"gradcheck failed for input {i} at index {tuple(int(j) for j in index)}: "
+               f"analytic {a:.10g}, numeric {n:.10g} (|diff| {abs(a - n):.3g}, atol {atol}, rtol {rtol})")
+    if raise_on_failure:
+        raise GradcheckError(message)
+    return False

@@ -1,0 +1,45 @@
+"""Shared test fixtures.
+
+* ``torch``: the PyTorch module for reference comparisons. Skips the test when torch is
+  not installed, unless ``MINIGRAD_REQUIRE_TORCH=1`` (set by ``.ci/run``), where a missing
+  torch is a failure, so CI cannot silently skip the comparisons.
+* ``xp_backend``: the backend the suite runs on (``MINIGRAD_BACKEND``, default numpy).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import backends
+
+
+def _load_torch():
+    try:
+        import torch
+    except ImportError:
+        if os.environ.get("MINIGRAD_REQUIRE_TORCH") == "1":
+            pytest.fail("MINIGRAD_REQUIRE_TORCH=1 but torch is not installed: pip install torch")
+        pytest.skip("torch is not installed (reference comparisons skipped)")
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    return torch
+
+
+@pytest.fixture(scope="session")
+def torch():
+    return _load_torch()
+
+
+@pytest.fixture(scope="session")
+def backend():
+    """The backend the suite runs on; CuPy runs skip cleanly where no GPU is present."""
+    name = os.environ.get("MINIGRAD_BACKEND", "numpy")
+    if not backends.available(name):
+        pytest.skip(f"backend {name!r} is not available here")
+    return backends.get(name)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

@@ -1,0 +1,1 @@
+"""One module per ``minigrad`` sub-command; each defines ``register(subparsers)``."""
