@@ -7,6 +7,7 @@ losses, conv, pooling, resample, normalization, dropout, style.
 from minigrad.functional.activations import (
     RELU_MODES, current_relu_mode, leaky_relu, log_softmax, relu, relu_mode, softmax)
 from minigrad.functional.arithmetic import add, div, matmul, mul, neg, pow, sub
+from minigrad.functional.linear import linear
 from minigrad.functional.elementwise import abs, clip, exp, log, sigmoid, sqrt, tanh
 from minigrad.functional.reductions import max, mean, sum
 from minigrad.functional.shape import concat, flatten, getitem, permute, reshape, roll, stack, transpose
