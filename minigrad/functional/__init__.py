@@ -8,6 +8,7 @@ from minigrad.functional.activations import (
     RELU_MODES, current_relu_mode, leaky_relu, log_softmax, relu, relu_mode, softmax)
 from minigrad.functional.arithmetic import add, div, matmul, mul, neg, pow, sub
 from minigrad.functional.linear import linear
+from minigrad.functional.fft_conv import conv2d_fft
 from minigrad.functional.losses import cross_entropy, mse
 from minigrad.functional.normalization import batch_norm, instance_norm, local_response_norm
 from minigrad.functional.dropout import dropout
