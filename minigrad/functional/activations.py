@@ -6,6 +6,7 @@ import contextlib
 
 from backends import get_array_module
 from minigrad.function import Function
+from minigrad.functional.reductions import normalize_axes
 
 RELU_MODES = ("normal", "guided", "deconvnet")
 _relu_mode = "normal"
@@ -118,9 +119,16 @@ def leaky_relu(x, negative_slope=0.01):
 
 def softmax(x, axis=-1):
     """Normalized exponentials along ``axis``."""
-    return Softmax(axis)(x)
+    return Softmax(_one_axis(x, axis, "softmax"))(x)
 
 
 def log_softmax(x, axis=-1):
     """log(softmax(x)), computed stably."""
-    return LogSoftmax(axis)(x)
+    return LogSoftmax(_one_axis(x, axis, "log_softmax"))(x)
+
+
+def _one_axis(x, axis, name):
+    if not isinstance(axis, int) or x.ndim == 0:
+        raise ValueError(f"{name}: needs one int axis of a tensor with at least one dimension, "
+                         f"got axis={axis!r} for shape {tuple(x.shape)}")
+    return normalize_axes(axis, x.ndim, name)[0]

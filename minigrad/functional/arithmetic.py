@@ -95,6 +95,10 @@ class MatMul(Function):
         kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
         if ka != kb:
             raise ValueError(f"matmul: the inner dimensions of a {a.shape} and b {b.shape} differ ({ka} != {kb})")
+        batch_a, batch_b = a.shape[:-2], b.shape[:-2]
+        if any(x != y and 1 not in (x, y) for x, y in zip(reversed(batch_a), reversed(batch_b))):
+            raise ValueError(f"matmul: the batch dimensions {batch_a} of a {a.shape} and {batch_b} of b {b.shape} "
+                             "cannot be broadcast together")
         self.a, self.b = a, b
         return a @ b
 
@@ -159,7 +163,12 @@ def pow(x, exponent):
     from minigrad.tensor import Tensor
     if isinstance(exponent, Tensor):
         raise TypeError("pow: the exponent must be a Python number, not a Tensor")
-    return Pow(exponent)(x)
+    return Pow(_python_number(exponent))(x)
+
+
+def _python_number(value):
+    """A NumPy scalar as a Python number, so that it does not promote float32 data to float64."""
+    return value.item() if hasattr(value, "item") else value
 
 
 def matmul(a, b):

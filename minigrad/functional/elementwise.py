@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from backends import get_array_module
 from minigrad.function import Function
+from minigrad.functional.arithmetic import _python_number
 
 
 class Exp(Function):
@@ -67,7 +68,7 @@ class Sigmoid(Function):
     def forward(self, x):
         xp = get_array_module(x)
         self.y = xp.tanh(x * 0.5) * 0.5 + 0.5
-        return self.y.astype(x.dtype, copy=False)
+        return self.y
 
     def backward(self, gy):
         return gy * self.y * (1 - self.y)
@@ -126,4 +127,4 @@ def clip(x, low=None, high=None):
     """Clamp to [low, high] (either bound may be None)."""
     if low is None and high is None:
         raise ValueError("clip: give low, high or both")
-    return Clip(low, high)(x)
+    return Clip(_python_number(low), _python_number(high))(x)

@@ -5,15 +5,20 @@ from backends import get_array_module
 from minigrad.function import Function
 
 
-def _normalize_axes(axis, ndim, name):
+def normalize_axes(axis, ndim, name):
+    """``axis`` (None for all, an int or a sequence) as sorted non-negative axes; a clear
+    ValueError naming ``name`` when one is out of range. A 0-d tensor accepts axis 0 and -1
+    (as torch does) and has nothing to reduce."""
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     out = []
     for a in axes:
-        if not -ndim <= a < (ndim or 1):
-            raise ValueError(f"{name}: axis {a} is out of range for a tensor with {ndim} dimensions")
-        out.append(a % ndim if ndim else 0)
+        if not -(ndim or 1) <= a < (ndim or 1):
+            raise ValueError(f"{name}: axis {a} is out of range for a tensor with {ndim} dimensions "
+                             f"(valid: {-ndim} to {ndim - 1})")
+        if ndim:
+            out.append(a % ndim)
     return tuple(sorted(set(out)))
 
 
@@ -33,7 +38,7 @@ class Sum(Function):
 
     def forward(self, x):
         self.shape = x.shape
-        self.axes = _normalize_axes(self.axis, x.ndim, "sum")
+        self.axes = normalize_axes(self.axis, x.ndim, "sum")
         return x.sum(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, gy):
@@ -48,7 +53,7 @@ class Mean(Function):
 
     def forward(self, x):
         self.shape = x.shape
-        self.axes = _normalize_axes(self.axis, x.ndim, "mean")
+        self.axes = normalize_axes(self.axis, x.ndim, "mean")
         self.count = 1
         for a in self.axes:
             self.count *= x.shape[a]
@@ -71,7 +76,7 @@ class Max(Function):
 
     def forward(self, x):
         self.x = x
-        self.axes = _normalize_axes(self.axis, x.ndim, "max")
+        self.axes = normalize_axes(self.axis, x.ndim, "max")
         self.y = x.max(axis=self.axes, keepdims=True)
         return self.y if self.keepdims else self.y.reshape(
             tuple(n for i, n in enumerate(x.shape) if i not in self.axes))

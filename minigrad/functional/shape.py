@@ -7,6 +7,7 @@ import numpy as np
 
 from backends import get_array_module
 from minigrad.function import Function
+from minigrad.functional.reductions import normalize_axes
 
 
 class Reshape(Function):
@@ -35,8 +36,11 @@ class Transpose(Function):
 
     def forward(self, x):
         axes = self.axes if self.axes is not None else tuple(reversed(range(x.ndim)))
-        if sorted(a % x.ndim for a in axes) != list(range(x.ndim)):
-            raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes")
+        valid = (len(axes) == x.ndim and all(-x.ndim <= a < x.ndim for a in axes)
+                 and len({a % x.ndim for a in axes}) == x.ndim)
+        if not valid:
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes "
+                             f"of a tensor of shape {x.shape}")
         self.axes = axes
         return x.transpose(axes)
 
@@ -145,6 +149,8 @@ def stack(tensors, axis=0):
     """Join equally shaped tensors along a new axis."""
     tensors = list(tensors)
     shapes = {tuple(t.shape) for t in tensors}
+    if tensors:
+        normalize_axes(axis, tensors[0].ndim + 1, "stack")
     if len(shapes) > 1:
         raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
     return Stack(axis)(*tensors)
@@ -162,6 +168,8 @@ def getitem(x, index):
 
 def roll(x, shift, axis):
     """Circular shift (``np.roll``); DeepDream's jitter."""
+    if axis is not None:
+        normalize_axes(axis, x.ndim, "roll")
     return Roll(shift, axis)(x)
 
 
@@ -169,6 +177,7 @@ def _check_same_except(tensors, axis, name):
     if not tensors:
         raise ValueError(f"{name}: needs at least one tensor")
     ref = tensors[0].shape
+    normalize_axes(axis, len(ref), name)
     for i, t in enumerate(tensors[1:], 1):
         if len(t.shape) != len(ref) or any(a != b for d, (a, b) in enumerate(zip(t.shape, ref))
                                              if d != axis % len(ref)):
