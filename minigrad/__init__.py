@@ -12,6 +12,7 @@ from minigrad.tensor import Tensor, tensor
 from minigrad import functional
 from minigrad.functional import relu_mode
 from minigrad.gradcheck import gradcheck, GradcheckError
+from minigrad import nn, optim
 
 __all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "functional",
-           "relu_mode", "gradcheck", "GradcheckError", "__version__"]
+           "relu_mode", "gradcheck", "GradcheckError", "nn", "optim", "__version__"]
