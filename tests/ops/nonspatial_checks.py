@@ -1,0 +1,79 @@
+"""Shared checks for the tests of the non-spatial functions (imported by the test modules
+in this folder; pytest puts the folder on sys.path because it has no __init__.py).
+
+* :func:`check_grad`: float64 central finite differences (:func:`minigrad.gradcheck`).
+* :func:`compare_with_torch`: the same inputs through minigrad and torch, forward and
+  backward (with one random cotangent), in float64 (1e-10) or float32 (1e-5). "Relative"
+  means max |ours - torch| <= rtol * max |torch| over the whole array, which is robust to
+  elements that happen to be near zero.
+"""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad.gradcheck import gradcheck
+
+#: hypothesis settings of every test here: few, tiny examples (the suite runs on 2 busy cores)
+FEW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FEWER = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+RTOL = {"float64": 1e-10, "float32": 1e-5}
+DTYPES = ("float64", "float32")
+seeds = st.integers(0, 2**32 - 1)
+
+
+def randn(seed, *shapes, away_from_zero=False):
+    """Standard normal float64 arrays of ``shapes``; with ``away_from_zero`` |values| >= 0.5."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for shape in shapes:
+        a = rng.standard_normal(shape)
+        if away_from_zero:
+            a = np.sign(a + (a == 0)) * (0.5 + np.abs(a))
+        out.append(a)
+    return out if len(out) > 1 else out[0]
+
+
+def check_grad(fn, *arrays, **tolerances):
+    """Finite-difference check of ``fn`` at float64 copies of ``arrays`` (all differentiated)."""
+    inputs = [mg.Tensor(np.array(a, dtype=np.float64), requires_grad=True) for a in arrays]
+    assert gradcheck(fn, inputs, **tolerances)
+
+
+def assert_close(got, want, rtol, what):
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    assert got.shape == want.shape, f"{what}: shape {got.shape} != torch's {want.shape}"
+    scale = np.abs(want).max(initial=0.0)
+    error = np.abs(got - want).max(initial=0.0)
+    assert error <= rtol * max(scale, 1e-30), (
+        f"{what}: max |diff| {error:.3g} exceeds {rtol:g} * max |torch| {scale:.3g}")
+
+
+def compare_with_torch(torch, fn, torch_fn, arrays, dtype, seed=0, grad=None):
+    """Run ``fn`` on minigrad tensors and ``torch_fn`` on torch tensors made from the same
+    ``arrays`` cast to ``dtype`` (integer arrays are passed unchanged and not differentiated),
+    then compare the outputs and the input gradients for one random cotangent.
+
+    ``grad``: which inputs to differentiate (default: every float array).
+    """
+    rtol = RTOL[dtype]
+    arrays = [np.asarray(a) for a in arrays]
+    grad = [a.dtype.kind == "f" for a in arrays] if grad is None else grad
+    arrays = [a.astype(dtype) if a.dtype.kind == "f" else a for a in arrays]
+    ours = [mg.Tensor(a.copy(), requires_grad=g) for a, g in zip(arrays, grad)]
+    theirs = [torch.tensor(a, requires_grad=g) for a, g in zip(arrays, grad)]
+    y, yt = fn(*ours), torch_fn(*theirs)
+    assert y.dtype == np.dtype(dtype), f"output dtype {y.dtype}, expected {dtype}"
+    assert_close(y.numpy(), yt.detach().numpy(), rtol, "forward")
+    if not any(grad):
+        return
+    v = np.random.default_rng(seed).standard_normal(y.shape).astype(dtype)
+    y.backward(v)
+    yt.backward(torch.tensor(v))
+    for i, (t, tt, g) in enumerate(zip(ours, theirs, grad)):
+        if g:
+            assert t.grad is not None, f"input {i} got no gradient"
+            assert t.grad.dtype == np.dtype(dtype), f"input {i} gradient is {t.grad.dtype}"
+            assert_close(t.grad, tt.grad.numpy(), rtol, f"gradient of input {i}")
