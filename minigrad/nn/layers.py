@@ -54,10 +54,12 @@ class Conv2d(Module):
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self):
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}"
+        """The same text as torch's Conv2d repr (defaults left out)."""
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+                + (f", padding={self.padding}" if self.padding != (0, 0) else "")
                 + (f", dilation={self.dilation}" if self.dilation != (1, 1) else "")
-                + (f", groups={self.groups}" if self.groups != 1 else ""))
+                + (f", groups={self.groups}" if self.groups != 1 else "")
+                + (", bias=False" if self.bias is None else ""))
 
 
 class ConvTranspose2d(Module):
@@ -97,7 +99,7 @@ class Linear(Module):
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
-        return f"in_features={self.in_features}, out_features={self.out_features}"
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
 class ReLU(Module):

@@ -32,6 +32,11 @@ class Module:
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() first")
+        if name in self._buffers and (value is None or (isinstance(value, Tensor)
+                                                        and not isinstance(value, Parameter))):
+            self._buffers[name] = value  # assigning to a buffer keeps it a buffer, as in torch
+            object.__setattr__(self, name, value)
+            return
         for registry in (self._parameters, self._buffers, self._modules):
             registry.pop(name, None)
         if isinstance(value, Parameter):
@@ -59,11 +64,17 @@ class Module:
     def named_children(self):
         return iter(self._modules.items())
 
-    def named_modules(self, prefix: str = ""):
-        """Yield (dotted name, module) for this module and every descendant, depth first."""
-        stack = [(prefix, self)]
+    def named_modules(self, prefix: str = "", remove_duplicate: bool = True):
+        """Yield (dotted name, module) for this module and every descendant, depth first
+        (pre-order, as torch). A module reachable twice is yielded once unless
+        ``remove_duplicate=False``."""
+        stack, seen = [(prefix, self)], set()
         while stack:
             name, module = stack.pop()
+            if remove_duplicate:
+                if id(module) in seen:
+                    continue
+                seen.add(id(module))
             yield name, module
             children = [(f"{name}.{child}" if name else child, m) for child, m in module._modules.items()]
             stack.extend(reversed(children))
@@ -71,19 +82,25 @@ class Module:
     def modules(self):
         return (m for _, m in self.named_modules())
 
-    def named_parameters(self):
-        for name, module in self.named_modules():
-            for pname, p in module._parameters.items():
-                yield (f"{name}.{pname}" if name else pname), p
+    def named_parameters(self, remove_duplicate: bool = True):
+        """Yield (dotted name, parameter); a shared (tied) parameter once unless
+        ``remove_duplicate=False``."""
+        yield from self._named_members("_parameters", remove_duplicate)
 
     def parameters(self):
         return [p for _, p in self.named_parameters()]
 
-    def named_buffers(self):
-        for name, module in self.named_modules():
-            for bname, b in module._buffers.items():
-                if b is not None:
-                    yield (f"{name}.{bname}" if name else bname), b
+    def named_buffers(self, remove_duplicate: bool = True):
+        yield from self._named_members("_buffers", remove_duplicate)
+
+    def _named_members(self, registry: str, remove_duplicate: bool):
+        seen = set()
+        for name, module in self.named_modules(remove_duplicate=remove_duplicate):
+            for member_name, t in getattr(module, registry).items():
+                if t is None or (remove_duplicate and id(t) in seen):
+                    continue
+                seen.add(id(t))
+                yield (f"{name}.{member_name}" if name else member_name), t
 
     def get_submodule(self, name: str) -> "Module":
         module = self
@@ -95,34 +112,39 @@ class Module:
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> "OrderedDict[str, object]":
-        """Parameters and buffers by dotted name, as backend arrays (not copies)."""
-        state = OrderedDict((k, p.data) for k, p in self.named_parameters())
-        state.update((k, b.data) for k, b in self.named_buffers())
+        """Parameters and buffers by dotted name, as backend arrays (not copies); a shared
+        module or parameter appears under each of its names, as in torch."""
+        state = OrderedDict((k, p.data) for k, p in self.named_parameters(remove_duplicate=False))
+        state.update((k, b.data) for k, b in self.named_buffers(remove_duplicate=False))
         return state
 
-    def load_state_dict(self, state, strict: bool = True) -> None:
-        """Copy arrays from ``state`` (name -> array) into the parameters and buffers.
+    def load_state_dict(self, state, strict: bool = True):
+        """Copy arrays from ``state`` (name -> array) into the parameters and buffers, in place.
 
         With ``strict`` every name must match in both directions; shapes must always match.
-        The arrays are converted to each parameter's backend and dtype.
+        Everything is checked before anything is written. The values are converted to each
+        parameter's backend and dtype, and copied, so the module never shares memory with
+        ``state``. Returns (missing keys, unexpected keys).
         """
-        own = dict(self.named_parameters())
-        own.update(self.named_buffers())
+        own = dict(self.named_parameters(remove_duplicate=False))
+        own.update(self.named_buffers(remove_duplicate=False))
         missing = sorted(set(own) - set(state))
         unexpected = sorted(set(state) - set(own))
         if strict and (missing or unexpected):
-            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}; "
+                           "pass strict=False to load the matching keys only")
+        values = {}
         for name, value in state.items():
-            if name not in own:
-                continue
+            if name in own:
+                value = value.data if isinstance(value, Tensor) else value
+                if tuple(value.shape) != tuple(own[name].shape):
+                    raise ValueError(f"load_state_dict: '{name}' has shape {tuple(value.shape)} in the "
+                                     f"state dict but {tuple(own[name].shape)} in the module")
+                values[name] = value
+        for name, value in values.items():
             target = own[name]
-            value = value.data if isinstance(value, Tensor) else value
-            if tuple(value.shape) != tuple(target.shape):
-                raise ValueError(f"load_state_dict: '{name}' has shape {tuple(value.shape)} in the state "
-                                 f"dict but {tuple(target.shape)} in the module")
-            target.data = target.backend.asarray(backends.backend_of(value).to_numpy(value)
-                                                 if target.backend.name == "numpy" else value,
-                                                 dtype=target.dtype)
+            target.data[...] = target.backend.asarray(value)
+        return missing, unexpected
 
     # ------------------------------------------------------------------ modes
     def train(self, mode: bool = True) -> "Module":

@@ -35,6 +35,9 @@ class Sequential(Module):
         object.__setattr__(self, "aliases", dict(aliases or {}))
 
     def __getitem__(self, index):
+        """``net[i]`` is the i-th child; ``net[a:b]`` a Sequential of those children (same names)."""
+        if isinstance(index, slice):
+            return Sequential(OrderedDict(list(self._modules.items())[index]))
         return list(self._modules.values())[index]
 
     def __len__(self):
