@@ -1,0 +1,349 @@
+"""2-D convolution and transposed convolution, forward and backward.
+
+The convolution of deep learning is a cross-correlation. With x (N, C, H, W), weight
+(O, C/G, kh, kw), stride s, padding p, dilation d and G groups (output channel o sees only
+the C/G input channels of its group g(o)):
+
+    y[n, o, h, w] = b[o] + sum_{c in g(o), i, j} W[o, c, i, j] x_pad[n, c, h s + i d, w s + j d]
+
+**Forward** as one matrix product. Gather every patch into a column (im2col, see
+:mod:`minigrad.functional.im2col`): cols[n] is (C kh kw, Ho Wo). Then, per group g,
+
+    Y[n, g] = W[g] @ cols[n, g]          W[g]: (O/G, C/G kh kw),  Y[n, g]: (O/G, Ho Wo)
+
+done as a single batched ``matmul`` over (n, g).
+
+**Backward.** Let G_y = dL/dy, reshaped like Y. Differentiating Y = W @ cols:
+
+    dL/dW[g] = sum_n  G_y[n, g] @ cols[n, g]^T         (the same patches, now as rows)
+    dL/dcols[n, g] = W[g]^T @ G_y[n, g]                (one row of kernel weights per patch entry)
+    dL/dx = col2im(dL/dcols)                           (add each entry back where it was read)
+    dL/db[o] = sum_{n, h, w} G_y[n, o, h, w]
+
+dL/dx is thus the *adjoint* of the convolution applied to G_y. That adjoint is exactly the
+transposed convolution (:func:`conv_transpose2d`, the "deconvolution" of Zeiler & Fergus),
+so the two functions share their three kernels with the roles swapped:
+
+    ===============  =====================  =====================
+                     conv2d                  conv_transpose2d
+    forward          correlate               correlate_adjoint
+    grad of input    correlate_adjoint       correlate
+    grad of weight   weight_grad(x, g_y)     weight_grad(g_y, x)
+    ===============  =====================  =====================
+
+Backward computes only the gradients in ``needs_input_grad``: with frozen weights (saliency,
+class visualization, style transfer) no weight gradient and no second im2col is computed.
+
+**Fast path** (``FAST_PATHS``): a stride-1, ungrouped convolution is computed without the
+im2col copy, as kh*kw matrix products over shifted views of the flattened padded input
+(:func:`_correlate_shifted`). The im2col version above is the reference; tests compare them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backends import get_array_module
+from minigrad.function import Function
+from minigrad.functional.im2col import col2im, im2col, pair
+
+#: use the stride-1 shifted-view kernels where they apply (set False to run the reference)
+FAST_PATHS = True
+#: the shifted-view path pays off only when each of its kh*kw products is big enough
+_SHIFTED_MIN_CHANNELS = 16
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Stride, padding and dilation as (height, width) pairs, and the group count."""
+
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+    groups: int = 1
+
+    @classmethod
+    def parse(cls, function, stride, padding, dilation, groups=1):
+        geometry = cls(pair(stride, "stride", function), pair(padding, "padding", function),
+                       pair(dilation, "dilation", function), int(groups))
+        for name, value, low in (("stride", geometry.stride, 1), ("padding", geometry.padding, 0),
+                                 ("dilation", geometry.dilation, 1)):
+            if min(value) < low:
+                raise ValueError(f"{function}: {name} must be >= {low}, got {value}")
+        if geometry.groups < 1:
+            raise ValueError(f"{function}: groups must be >= 1, got {groups}")
+        return geometry
+
+
+# ---------------------------------------------------------------- the three kernels
+
+def correlate(x, weight, geometry):
+    """y = W * x (the convolution of the module docstring, without bias)."""
+    if _shifted_applies(x.shape[1], geometry):
+        return _correlate_shifted(x, weight, geometry.padding, geometry.dilation)
+    return _correlate_im2col(x, weight, geometry)
+
+
+def correlate_adjoint(gy, weight, geometry, x_shape):
+    """dL/dx = col2im(W^T G_y): the adjoint of :func:`correlate` applied to gy, shaped x_shape."""
+    kh, kw = weight.shape[2:]
+    (ph, pw), (dh, dw) = geometry.padding, geometry.dilation
+    if _shifted_applies(gy.shape[1], geometry) and ph <= dh * (kh - 1) and pw <= dw * (kw - 1):
+        # stride 1: the adjoint is a correlation of gy, padded by d (k - 1) - p, with the
+        # kernel flipped in space and its in/out channels swapped
+        flipped = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+        return _correlate_shifted(gy, flipped, (dh * (kh - 1) - ph, dw * (kw - 1) - pw), geometry.dilation)
+    return _correlate_adjoint_im2col(gy, weight, geometry, x_shape)
+
+
+def weight_grad(x, gy, geometry, weight_shape):
+    """dL/dW = sum_n G_y[n] @ cols[n]^T, per group, shaped weight_shape."""
+    if _shifted_applies(x.shape[1], geometry):
+        return _weight_grad_shifted(x, gy, geometry.padding, geometry.dilation, weight_shape)
+    return _weight_grad_im2col(x, gy, geometry, weight_shape)
+
+
+def _shifted_applies(channels, geometry):
+    return (FAST_PATHS and geometry.stride == (1, 1) and geometry.groups == 1
+            and channels >= _SHIFTED_MIN_CHANNELS)
+
+
+# ---------------------------------------------------------------- reference: im2col + matmul
+
+def _correlate_im2col(x, weight, geometry):
+    xp = get_array_module(x)
+    n = x.shape[0]
+    o, cg, kh, kw = weight.shape
+    groups = geometry.groups
+    cols = im2col(x, (kh, kw), geometry.stride, geometry.padding, geometry.dilation)
+    ho, wo = cols.shape[-2:]
+    cols = cols.reshape(n, groups, cg * kh * kw, ho * wo)
+    y = xp.matmul(weight.reshape(groups, o // groups, cg * kh * kw), cols)   # (N, G, O/G, Ho Wo)
+    return y.reshape(n, o, ho, wo)
+
+
+def _correlate_adjoint_im2col(gy, weight, geometry, x_shape):
+    xp = get_array_module(gy)
+    n, o, ho, wo = gy.shape
+    _, cg, kh, kw = weight.shape
+    groups = geometry.groups
+    weight_t = weight.reshape(groups, o // groups, cg * kh * kw).transpose(0, 2, 1)
+    cols = xp.matmul(weight_t, gy.reshape(n, groups, o // groups, ho * wo))  # (N, G, C/G kh kw, Ho Wo)
+    return col2im(cols.reshape(n, groups * cg, kh, kw, ho, wo), x_shape,
+                  geometry.stride, geometry.padding, geometry.dilation)
+
+
+def _weight_grad_im2col(x, gy, geometry, weight_shape):
+    xp = get_array_module(x)
+    n, o, ho, wo = gy.shape
+    _, cg, kh, kw = weight_shape
+    groups = geometry.groups
+    cols = im2col(x, (kh, kw), geometry.stride, geometry.padding, geometry.dilation)
+    cols = cols.reshape(n, groups, cg * kh * kw, ho * wo)
+    gw = xp.matmul(gy.reshape(n, groups, o // groups, ho * wo), cols.transpose(0, 1, 3, 2))
+    return gw.sum(axis=0).reshape(weight_shape)
+
+
+# ---------------------------------------------------------------- fast path: shifted views
+
+def _flat_padded(x, padding, slack):
+    """x padded with zeros, each (H+2ph) x (W+2pw) plane flattened into one row, plus
+    ``slack`` zeros at the end of each row. Shape (N, C, (H+2ph)(W+2pw) + slack)."""
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    (ph, pw) = padding
+    hp, wp = h + 2 * ph, w + 2 * pw
+    flat = xp.zeros((n, c, hp * wp + slack), dtype=x.dtype)
+    flat[:, :, :hp * wp].reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + w] = x
+    return flat
+
+
+def _correlate_shifted(x, weight, padding, dilation):
+    """Stride-1 correlation without im2col.
+
+    Flatten each padded plane into a row of length Hp Wp. Output pixel (h, w) at flat position
+    q = h Wp + w reads input position q + i d_h Wp + j d_w for kernel offset (i, j). So, over
+    the flat positions q in [0, Ho Wp),
+
+        Y = sum_{i, j} W[:, :, i, j] @ X_flat[:, :, i d_h Wp + j d_w : ... + Ho Wp]
+
+    kh kw matrix products over *views* of X_flat (BLAS reads them in place). Columns
+    w >= Wo of the result wrap around into the next row; they are computed and dropped
+    (a (Wp - Wo) / Wp overhead, about 1% for VGG).
+    """
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    (ph, pw), (dh, dw) = padding, dilation
+    hp, wp = h + 2 * ph, w + 2 * pw
+    ho, wo = hp - dh * (kh - 1), wp - dw * (kw - 1)
+    length = ho * wp
+    flat = _flat_padded(x, padding, slack=dw * (kw - 1))
+    taps = xp.ascontiguousarray(weight.transpose(2, 3, 0, 1))        # (kh, kw, O, C)
+    out = xp.empty((n, o, length), dtype=x.dtype)
+    partial = xp.empty_like(out) if kh * kw > 1 else None
+    for i in range(kh):
+        for j in range(kw):
+            start = i * dh * wp + j * dw
+            view = flat[:, :, start:start + length]
+            if i == j == 0:
+                xp.matmul(taps[i, j], view, out=out)
+            else:
+                xp.matmul(taps[i, j], view, out=partial)
+                out += partial
+    return out.reshape(n, o, ho, wp)[:, :, :, :wo]
+
+
+def _weight_grad_shifted(x, gy, padding, dilation, weight_shape):
+    """dL/dW[:, :, i, j] = sum_n G_y_flat[n] @ X_flat[n, :, shift(i, j)]^T, with G_y laid out on
+    the same Wp-wide rows as :func:`_correlate_shifted` (zeros in the dropped columns)."""
+    xp = get_array_module(x)
+    n, o, ho, wo = gy.shape
+    _, c, kh, kw = weight_shape
+    (dh, dw) = dilation
+    wp = x.shape[3] + 2 * padding[1]
+    length = ho * wp
+    flat = _flat_padded(x, padding, slack=dw * (kw - 1))
+    g = xp.zeros((n, o, ho, wp), dtype=gy.dtype)
+    g[:, :, :, :wo] = gy
+    g = g.reshape(n, o, length)
+    gw = xp.empty(weight_shape, dtype=gy.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            start = i * dh * wp + j * dw
+            view = flat[:, :, start:start + length]
+            gw[:, :, i, j] = xp.matmul(g, view.transpose(0, 2, 1)).sum(axis=0)
+    return gw
+
+
+# ---------------------------------------------------------------- argument checks
+
+def _check_common(function, x, weight, bias, bias_channels):
+    if x.ndim != 4:
+        raise ValueError(f"{function}: input x must be 4-D (N, C, H, W), got shape {x.shape}; "
+                         "for a single image add a batch axis (x[None])")
+    if weight.ndim != 4:
+        raise ValueError(f"{function}: weight must be 4-D, got shape {weight.shape}")
+    if x.dtype != weight.dtype:
+        raise TypeError(f"{function}: input x is {x.dtype} but weight is {weight.dtype}; "
+                        f"convert one with .astype('{weight.dtype}')")
+    if bias is not None and bias.shape != (bias_channels,):
+        raise ValueError(f"{function}: bias has shape {bias.shape}, expected ({bias_channels},) to "
+                         f"match weight of shape {weight.shape}")
+
+
+def _check_kernel_fits(function, x, weight, geometry):
+    kh, kw = weight.shape[2:]
+    (ph, pw), (dh, dw) = geometry.padding, geometry.dilation
+    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    room = (x.shape[2] + 2 * ph, x.shape[3] + 2 * pw)
+    if span[0] > room[0] or span[1] > room[1]:
+        raise ValueError(
+            f"{function}: the kernel spans {span[0]}x{span[1]} pixels (weight {weight.shape}, dilation "
+            f"{geometry.dilation}) but the padded input is only {room[0]}x{room[1]} (input x {x.shape}, "
+            f"padding {geometry.padding}); use a larger input, more padding or a smaller kernel")
+
+
+# ---------------------------------------------------------------- the functions
+
+class Conv2d(Function):
+    """y = W * x + b (cross-correlation); see the module docstring for forward and backward."""
+
+    name = "conv2d"
+
+    def __init__(self, geometry):
+        self.geometry = geometry
+
+    def forward(self, x, weight, bias):
+        _check_common("conv2d", x, weight, bias, weight.shape[0] if weight.ndim == 4 else -1)
+        groups = self.geometry.groups
+        if x.shape[1] % groups or weight.shape[0] % groups:
+            raise ValueError(f"conv2d: groups={groups} must divide the input channels of x {x.shape} "
+                             f"and the output channels of weight {weight.shape}; choose groups that "
+                             "divides both")
+        if weight.shape[1] * groups != x.shape[1]:
+            raise ValueError(
+                f"conv2d: weight of shape {weight.shape} expects {weight.shape[1] * groups} input channels "
+                f"({weight.shape[1]} per group x groups={groups}) but input x of shape {x.shape} has "
+                f"{x.shape[1]}; pass a weight of shape ({weight.shape[0]}, {x.shape[1] // groups}, kh, kw) "
+                "or an input with matching channels")
+        _check_kernel_fits("conv2d", x, weight, self.geometry)
+        self.x, self.weight, self.has_bias = x, weight, bias is not None
+        y = correlate(x, weight, self.geometry)
+        if bias is not None:
+            y += bias.reshape(1, -1, 1, 1)
+        return y
+
+    def backward(self, gy):
+        needs = self.needs_input_grad
+        gx = correlate_adjoint(gy, self.weight, self.geometry, self.x.shape) if needs[0] else None
+        gw = weight_grad(self.x, gy, self.geometry, self.weight.shape) if needs[1] else None
+        gb = gy.sum(axis=(0, 2, 3)) if self.has_bias and needs[2] else None
+        return gx, gw, gb
+
+
+class ConvTranspose2d(Function):
+    """y = W^T * x + b, the adjoint of conv2d with the same weight (in, out, kh, kw).
+
+    Output size: H_out = (H - 1) s - 2 p + (kh - 1) + output_padding + 1. ``output_padding``
+    (< stride) picks among the several H_out that a stride-s conv2d maps to the same H.
+
+        forward:         correlate_adjoint(x, W)      (= W^T @ x, then col2im)
+        dL/dx:           correlate(G_y, W)            (im2col of G_y, then W @ cols)
+        dL/dW:           weight_grad(G_y, x)          (the conv2d weight gradient with the roles of
+                                                       input and output swapped)
+        dL/db[o]:        sum_{n, h, w} G_y[n, o, h, w]
+    """
+
+    name = "conv_transpose2d"
+
+    def __init__(self, geometry, output_padding):
+        self.geometry, self.output_padding = geometry, output_padding
+
+    def forward(self, x, weight, bias):
+        function = "conv_transpose2d"
+        _check_common(function, x, weight, bias, weight.shape[1] if weight.ndim == 4 else -1)
+        if weight.shape[0] != x.shape[1]:
+            raise ValueError(f"{function}: weight of shape {weight.shape} (in, out, kh, kw) expects "
+                             f"{weight.shape[0]} input channels but input x of shape {x.shape} has "
+                             f"{x.shape[1]}; pass a weight of shape ({x.shape[1]}, out, kh, kw)")
+        (sh, sw), (oph, opw) = self.geometry.stride, self.output_padding
+        if not (0 <= oph < sh and 0 <= opw < sw):
+            raise ValueError(f"{function}: output_padding {self.output_padding} must be >= 0 and smaller "
+                             f"than stride {self.geometry.stride}")
+        (ph, pw), (kh, kw) = self.geometry.padding, weight.shape[2:]
+        out_h = (x.shape[2] - 1) * sh - 2 * ph + kh + oph
+        out_w = (x.shape[3] - 1) * sw - 2 * pw + kw + opw
+        if out_h < 1 or out_w < 1:
+            raise ValueError(f"{function}: input x {x.shape} with weight {weight.shape}, stride "
+                             f"{self.geometry.stride} and padding {self.geometry.padding} gives an empty "
+                             f"output ({out_h}x{out_w}); use less padding")
+        self.x, self.weight, self.has_bias = x, weight, bias is not None
+        y = correlate_adjoint(x, weight, self.geometry, (x.shape[0], weight.shape[1], out_h, out_w))
+        if bias is not None:
+            y = y + bias.reshape(1, -1, 1, 1)
+        return y
+
+    def backward(self, gy):
+        needs = self.needs_input_grad
+        gx = correlate(gy, self.weight, self.geometry) if needs[0] else None
+        gw = weight_grad(gy, self.x, self.geometry, self.weight.shape) if needs[1] else None
+        gb = gy.sum(axis=(0, 2, 3)) if self.has_bias and needs[2] else None
+        return gx, gw, gb
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation), torch semantics.
+
+    x (N, C, H, W), weight (O, C/groups, kh, kw), bias (O,) or None. ``stride``, ``padding``
+    (zeros), ``dilation``: an int or an (h, w) pair. Output (N, O, Ho, Wo) with
+    Ho = floor((H + 2 p - d (kh - 1) - 1) / s) + 1.
+    """
+    return Conv2d(Geometry.parse("conv2d", stride, padding, dilation, groups))(x, weight, bias)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0):
+    """Transposed convolution (the gradient of conv2d with respect to its input), torch
+    semantics: x (N, in, H, W), weight (in, out, kh, kw), bias (out,) or None."""
+    geometry = Geometry.parse("conv_transpose2d", stride, padding, 1)
+    return ConvTranspose2d(geometry, pair(output_padding, "output_padding", "conv_transpose2d"))(x, weight, bias)
+
