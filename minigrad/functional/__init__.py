@@ -7,6 +7,7 @@ losses, conv, pooling, resample, normalization, dropout, style.
 from minigrad.functional.activations import (
     RELU_MODES, current_relu_mode, leaky_relu, log_softmax, relu, relu_mode, softmax)
 from minigrad.functional.arithmetic import add, div, matmul, mul, neg, pow, sub
+from minigrad.functional.conv import conv2d, conv_transpose2d
 from minigrad.functional.linear import linear
 from minigrad.functional.fft_conv import conv2d_fft
 from minigrad.functional.losses import cross_entropy, mse
@@ -16,3 +17,5 @@ from minigrad.functional.style import gram_matrix, total_variation
 from minigrad.functional.elementwise import abs, clip, exp, log, sigmoid, sqrt, tanh
 from minigrad.functional.reductions import max, mean, sum
 from minigrad.functional.shape import concat, flatten, getitem, permute, reshape, roll, stack, transpose
+from minigrad.functional.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from minigrad.functional.resample import pad, upsample_nearest2d
