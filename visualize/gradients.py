@@ -1,0 +1,104 @@
+"""Backpropagating one output to the pixels: the step saliency, guided backprop, deconvnet
+and the later gradient methods (Grad-CAM, SmoothGrad, integrated gradients) share.
+
+Both functions run the network forward on an input that requires a gradient, seed the
+backward pass with a one-hot gradient at the chosen output (a class score, or one unit of a
+named layer), let the engine's ReLUs pass it back in the requested :func:`minigrad.relu_mode`,
+and return the gradient with respect to the RGB pixels (:func:`visualize.inputs.pixel_gradient`).
+The model should be frozen (``requires_grad_(False)``, as :class:`~visualize.method.Method`
+does), so the backward pass computes nothing but the input gradient.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from minigrad import relu_mode
+from minigrad.tensor import Tensor
+from visualize.inputs import layer_label, pixel_gradient, resolve_class
+
+__all__ = ["Backprop", "backprop_class", "backprop_unit"]
+
+
+@dataclass
+class Backprop:
+    """``gradient`` (H, W, 3) float32 dL/dpixel; ``target`` describes what was backpropagated
+    (JSON-able); ``scores`` the raw output the seed was placed in (logits, or the layer)."""
+
+    gradient: np.ndarray
+    target: dict
+    scores: np.ndarray
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def _leaf(x: Tensor) -> Tensor:
+    return Tensor(x.data, requires_grad=True)
+
+
+def backprop_class(model, x: Tensor, target=None, relu: str = "normal") -> Backprop:
+    """d score_target / d pixels for input ``x`` (1, C, H, W). ``target`` is a class index or
+    name; None takes the predicted class. The score is the unnormalized logit (Simonyan et
+    al. 2014 use it rather than the softmax, which also depends on the other classes)."""
+    x = _leaf(x)
+    logits = model(x)
+    scores = logits.numpy()[0]
+    index = int(np.argmax(scores)) if target is None else resolve_class(model, target)
+    seed = x.backend.xp.zeros(logits.shape, dtype=logits.dtype)
+    seed[0, index] = 1
+    with relu_mode(relu):
+        logits.backward(seed)
+    probabilities = _softmax(scores.astype(np.float64))
+    info = {"kind": "class", "index": index, "name": model.class_names[index],
+            "score": float(scores[index]), "probability": float(probabilities[index]),
+            "predicted": int(np.argmax(scores)), "predicted_name": model.class_names[int(np.argmax(scores))],
+            "predicted_probability": float(probabilities.max())}
+    return Backprop(pixel_gradient(model, x.grad), info, scores)
+
+
+def backprop_unit(model, x: Tensor, layer: str, unit=None, relu: str = "normal") -> Backprop:
+    """d activation / d pixels for one unit of ``layer``.
+
+    ``unit`` is ``(channel,)`` or ``(channel, y, x)``; without a position the channel's most
+    active position is used; without ``unit`` at all, the most active unit of the layer (the
+    channel with the largest activation, at its maximum). For a flat layer (fc6, (1, 4096))
+    the unit is just an index.
+    """
+    path = model.resolve(layer)
+    x = _leaf(x)
+    act = model.forward_to(x, path)
+    a = act.numpy()[0]
+    unit = tuple(int(u) for u in unit) if unit is not None else ()
+    if a.ndim == 3:
+        if len(unit) not in (0, 1, 3):
+            raise ValueError(f"unit for layer {layer!r} must be (channel,) or (channel, y, x), got {unit}")
+        channel = unit[0] if unit else int(np.argmax(a.reshape(a.shape[0], -1).max(axis=1)))
+        if not 0 <= channel < a.shape[0]:
+            raise ValueError(f"channel {channel} is out of range: layer {layer!r} has {a.shape[0]} channels")
+        if len(unit) == 3:
+            position = unit[1:]
+            if not (0 <= position[0] < a.shape[1] and 0 <= position[1] < a.shape[2]):
+                raise ValueError(f"position {position} is outside layer {layer!r}'s {a.shape[1]}x{a.shape[2]} maps")
+        else:
+            position = tuple(int(v) for v in np.unravel_index(np.argmax(a[channel]), a.shape[1:]))
+        index = (0, channel) + position
+    elif a.ndim == 1:
+        if len(unit) > 1:
+            raise ValueError(f"layer {layer!r} is flat ({a.shape[0]} units): give one index, got {unit}")
+        channel, position = (unit[0] if unit else int(np.argmax(a))), ()
+        if not 0 <= channel < a.shape[0]:
+            raise ValueError(f"unit {channel} is out of range: layer {layer!r} has {a.shape[0]} units")
+        index = (0, channel)
+    else:
+        raise ValueError(f"layer {layer!r} has output shape {act.shape}; expected (1, C, H, W) or (1, C)")
+    seed = x.backend.xp.zeros(act.shape, dtype=act.dtype)
+    seed[index] = 1
+    with relu_mode(relu):
+        act.backward(seed)
+    info = {"kind": "unit", "layer": layer_label(model, path), "channel": channel,
+            "position": list(position), "activation": float(a[index[1:]])}
+    return Backprop(pixel_gradient(model, x.grad), info, a)

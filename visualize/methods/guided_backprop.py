@@ -1,0 +1,80 @@
+"""Guided backpropagation (Springenberg et al. 2015) and the deconvnet (Zeiler & Fergus 2014).
+
+Both reconstruct the image pattern that drives one output (a class score or one unit of an
+intermediate layer) by a backward pass in which every ReLU, with forward input x and
+gradient g arriving from above, passes
+
+    backprop:         g * [x > 0]
+    deconvnet:        g * [g > 0]               (Zeiler & Fergus: a "deconvnet" reverses the
+                                                  ReLU with a ReLU on the signal going down)
+    guided backprop:  g * [x > 0] * [g > 0]     (Springenberg et al.: both masks)
+
+Convolutions pass the gradient through their transposed filters and max-pools route it to
+the position that won the forward pass (the "switches"), exactly as in ordinary backprop.
+Here these are the engine's :func:`minigrad.relu_mode` settings: the same network, not a copy.
+The result, with respect to the RGB pixels, is shown as ``0.5 + 0.15 (g - mean) / std``
+(gray = no effect), as in most re-implementations of the papers' figures.
+
+J. T. Springenberg, A. Dosovitskiy, T. Brox, M. Riedmiller. "Striving for Simplicity: The
+All Convolutional Net." ICLR Workshop 2015. arXiv:1412.6806.
+M. D. Zeiler, R. Fergus. "Visualizing and Understanding Convolutional Networks." ECCV 2014.
+arXiv:1311.2901.
+"""
+from __future__ import annotations
+
+from visualize import imaging
+from visualize.gradients import backprop_class, backprop_unit
+from visualize.inputs import prepare
+from visualize.method import Example, Method, Output, Param, int_list, register
+
+
+@register
+class GuidedBackprop(Method):
+    name = "guided-backprop"
+    title = "Guided backpropagation / deconvnet"
+    reference = ("J. T. Springenberg, A. Dosovitskiy, T. Brox, M. Riedmiller. Striving for Simplicity: "
+                 "The All Convolutional Net. ICLR Workshop 2015; M. D. Zeiler, R. Fergus. Visualizing "
+                 "and Understanding Convolutional Networks. ECCV 2014")
+    url = "https://arxiv.org/abs/1412.6806"
+    summary = ("Backpropagate a class score or one unit to the pixels, passing only positive gradients "
+               "at every ReLU (guided: also only where the input was positive).")
+    example = "minigrad guided-backprop --model vgg16 --image photo.jpg --layer conv5_3 --unit 12"
+    order = 40
+    params = (
+        Param("mode", "guided", "ReLU backward rule: guided (Springenberg) or deconvnet (Zeiler & Fergus)",
+              str, ("guided", "deconvnet")),
+        Param("target", None, "class to reconstruct (index or name) when no --layer is given; "
+                              "default: the predicted class"),
+        Param("layer", None, "reconstruct a unit of this layer instead of a class score"),
+        Param("unit", None, "channel, or channel,y,x, of --layer; default: the most active unit "
+                            "(and the channel's most active position)", int_list),
+    )
+
+    def compute(self, image, rng, mode="guided", target=None, layer=None, unit=None):
+        x, shown = prepare(self.model, image)
+        if layer is None:
+            back = backprop_class(self.model, x, target, relu=mode)
+            t = back.target
+            caption = f"{mode}: class {t['name']!r} (p={t['probability']:.3f})"
+        else:
+            back = backprop_unit(self.model, x, layer, unit, relu=mode)
+            t = back.target
+            where = f" at {tuple(t['position'])}" if t["position"] else ""
+            caption = f"{mode}: {t['layer']} channel {t['channel']}{where} (activation {t['activation']:.3g})"
+        picture = imaging.hstack([imaging.panel(shown, "input"),
+                                  imaging.panel(imaging.normalize_contrast(back.gradient), f"{mode} backprop")])
+        return Output(arrays={"gradient": back.gradient, "image": shown}, picture=picture,
+                      caption=caption, report={"target": t})
+
+    @classmethod
+    def examples(cls, demo):
+        out = []
+        for m in demo.models:
+            images = [p for p, _ in demo.images(m)]
+            out.append(Example(("--model", m, "--image", *images), f"{m}: guided backprop of the predicted class"))
+            out.append(Example(("--model", m, "--image", *images, "--mode", "deconvnet"),
+                               f"{m}: deconvnet of the predicted class"))
+            layer = cls.presets.get(m, {}).get("layer") or demo.deep_layer(m)
+            out.append(Example(("--model", m, "--image", *images, "--layer", layer),
+                               f"{m}: guided backprop of the most active unit of {layer}"))
+        return out

@@ -1,0 +1,133 @@
+"""What every method returns: arrays, a rendered picture and the metadata to reproduce it.
+
+A :class:`Result` holds
+
+* ``arrays``   the numbers the method computed (``{"saliency": (H, W) float32, ...}``),
+* ``picture``  the rendered ``(H, W, 3)`` uint8 image, as the gallery and the CLI show it,
+* ``metadata`` a JSON-able dict: method, model architecture, weights SHA-256, every
+  hyperparameter, seed, time taken, backend, minigrad version, and what the method reports.
+
+``result.save("out/saliency.png")`` writes the PNG and a JSON sidecar ``out/saliency.json``
+(and, with ``arrays=True``, ``out/saliency.npz``). Every file is written under a temporary
+name in the target folder first and renamed over the target with ``os.replace`` only once
+all of them are complete, so an existing file is never left half-written.
+``Result.load("out/saliency.png")`` reads them back. In a notebook a result shows its picture
+(``_repr_png_``).
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+__all__ = ["Result", "to_jsonable"]
+
+
+def to_jsonable(value):
+    """``value`` with NumPy scalars/arrays, tuples and paths turned into plain JSON types."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, float) and not np.isfinite(value):
+        return str(value)
+    return value
+
+
+def _png_bytes(picture: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(picture).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _write_all_atomically(files: dict[Path, bytes]) -> None:
+    """Write each ``path: content`` to a temporary file beside it, then rename them all; on any
+    error before the renames, remove the temporaries and leave the targets untouched."""
+    temps = {}
+    try:
+        for path, content in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
+            with open(tmp, "xb") as f:  # exclusive create; normal permissions (umask)
+                temps[path] = tmp
+                f.write(content)
+    except BaseException:
+        for tmp in temps.values():
+            tmp.unlink(missing_ok=True)
+        raise
+    for path, tmp in temps.items():
+        os.replace(tmp, path)
+
+
+@dataclass
+class Result:
+    """The output of one method run: ``arrays``, ``picture`` (H, W, 3) uint8 and ``metadata``."""
+
+    picture: np.ndarray
+    arrays: dict = field(default_factory=dict)
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        pic = np.asarray(self.picture)
+        if pic.dtype != np.uint8 or pic.ndim != 3 or pic.shape[2] != 3:
+            raise ValueError(f"Result: picture must be an (H, W, 3) uint8 array, got {pic.dtype} {pic.shape}; "
+                             "use visualize.imaging.to_uint8")
+        self.picture = pic
+
+    @staticmethod
+    def sidecar(path) -> Path:
+        """The JSON file that goes with picture ``path`` (same name, ``.json``)."""
+        return Path(path).with_suffix(".json")
+
+    def save(self, path, arrays: bool = False) -> list[Path]:
+        """Write the picture to ``path`` (PNG; the suffix is forced to ``.png``), the metadata to
+        the ``.json`` sidecar and, when ``arrays`` is true, the arrays to ``.npz``. Returns the
+        paths written. Atomic: see the module docstring."""
+        png = Path(path).with_suffix(".png")
+        files = {png: _png_bytes(self.picture),
+                 self.sidecar(png): (json.dumps(to_jsonable(self.metadata), indent=2, sort_keys=True)
+                                     + "\n").encode()}
+        if arrays:
+            buf = io.BytesIO()
+            np.savez_compressed(buf, **{k: np.asarray(v) for k, v in self.arrays.items()})
+            files[png.with_suffix(".npz")] = buf.getvalue()
+        _write_all_atomically(files)
+        return list(files)
+
+    @classmethod
+    def load(cls, path) -> "Result":
+        """Read a saved result: the PNG at ``path``, its JSON sidecar, and its ``.npz`` arrays if
+        they were saved."""
+        png = Path(path).with_suffix(".png")
+        for needed in (png, cls.sidecar(png)):
+            if not needed.is_file():
+                raise FileNotFoundError(f"Result.load: {str(needed)!r} does not exist; "
+                                        "pass the .png written by Result.save")
+        with Image.open(png) as im:
+            picture = np.asarray(im.convert("RGB"))
+        metadata = json.loads(cls.sidecar(png).read_text())
+        arrays = {}
+        if png.with_suffix(".npz").is_file():
+            with np.load(png.with_suffix(".npz")) as data:
+                arrays = {k: data[k] for k in data.files}
+        return cls(picture=picture, arrays=arrays, metadata=metadata)
+
+    def _repr_png_(self) -> bytes:
+        return _png_bytes(self.picture)
+
+    def __repr__(self):
+        shapes = ", ".join(f"{k}: {tuple(np.shape(v))}" for k, v in self.arrays.items())
+        return (f"Result(method={self.metadata.get('method')!r}, picture={self.picture.shape}, "
+                f"arrays={{{shapes}}})")
