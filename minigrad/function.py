@@ -89,13 +89,14 @@ def _as_tensors(inputs, function_name):
         if x is None or isinstance(x, Tensor):
             out.append(x)
             continue
-        if type(x).__module__.split(".")[0] in ("numpy", "cupy") and hasattr(x, "dtype"):
+        if type(x).__module__.split(".")[0] in ("numpy", "cupy") and getattr(x, "ndim", 0) > 0:
             if backends.backend_of(x) is not first.backend:
                 raise TypeError(
                     f"{function_name}: a {backends.backend_of(x).name} array was mixed with "
                     f"{first.backend.name} tensors; convert it with Tensor(array).to('{first.backend.name}')")
             out.append(Tensor(x))
-        else:  # a Python number or list: take the dtype of the tensors
+        else:  # a Python or NumPy number, or a list: take the dtype of the tensors (torch's rule,
+            # so a float64 scalar does not promote float32 data)
             out.append(Tensor(first.backend.asarray(x, dtype=float_dtype)))
     return out
 
