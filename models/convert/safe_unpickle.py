@@ -260,6 +260,6 @@ def materialize(refs: dict[str, TensorRef], read_storage: Callable[[StorageRef],
         view = np.lib.stride_tricks.as_strided(
             flat[t.offset:], shape=t.size, strides=tuple(s * itemsize for s in t.stride), writeable=False) \
             if all(t.size) else np.empty(t.size, flat.dtype)
-        array = np.ascontiguousarray(view)
+        array = view if view.flags.c_contiguous else view.copy()   # (ascontiguousarray would make 0-d 1-d)
         out[name] = to_float32(array, st.dtype) if st.dtype in FLOAT_STORAGES else array
     return out
