@@ -199,8 +199,10 @@ def restricted_load(data: bytes, source: str, persistent_load: Callable | None =
     scan_opcodes(data, source)
     try:
         return RestrictedUnpickler(io.BytesIO(data), source, persistent_load).load()
-    except ConversionError:
-        raise
+    except ConversionError as exc:   # the stand-ins' own refusals: name the file
+        if source in str(exc):
+            raise
+        raise type(exc)(f"checkpoint {source}: {exc}") from exc
     except Exception as exc:  # stack errors, wrong argument counts to the stand-ins, ...
         raise ConversionError(f"checkpoint {source} is not a valid state-dict pickle: "
                               f"{type(exc).__name__}: {exc}") from exc
