@@ -41,5 +41,15 @@ def backend():
 
 
 @pytest.fixture
+def numpy_backend():
+    """Build on NumPy whatever ``MINIGRAD_BACKEND`` says, for tests that check bookkeeping
+    against NumPy/torch on the CPU (the CuPy paths have their own tests)."""
+    previous = backends.current()
+    backends.use("numpy")
+    yield backends.get("numpy")
+    backends.use(previous.name)
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(0)

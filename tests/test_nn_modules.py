@@ -8,6 +8,9 @@ import minigrad as mg
 from minigrad import nn
 
 
+pytestmark = pytest.mark.usefixtures("numpy_backend")  # CPU reference checks
+
+
 def _net(seed=0):
     """features (conv, relu, pool) -> classifier (flatten, linear, relu, dropout, linear),
     with aliases; the shape of every network the visualization methods use."""

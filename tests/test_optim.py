@@ -5,6 +5,7 @@ import pytest
 import minigrad as mg
 from minigrad import nn, optim
 
+pytestmark = pytest.mark.usefixtures("numpy_backend")  # CPU reference checks
 STEPS = 6
 
 

@@ -8,6 +8,9 @@ from minigrad import functional as F
 from backends.base import Backend
 
 
+pytestmark = pytest.mark.usefixtures("numpy_backend")  # CPU reference checks
+
+
 @pytest.mark.parametrize("index", [
     (slice(1, None), slice(None, None, 2)),
     (Ellipsis, 1),
