@@ -42,21 +42,25 @@ def check_grad(fn, *arrays, **tolerances):
     assert gradcheck(fn, inputs, **tolerances)
 
 
-def assert_close(got, want, rtol, what):
+def assert_close(got, want, rtol, what, floor=0.0):
+    """max |got - want| <= rtol * max(max |want|, floor)."""
     got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
     assert got.shape == want.shape, f"{what}: shape {got.shape} != torch's {want.shape}"
-    scale = np.abs(want).max(initial=0.0)
+    scale = np.abs(want).max(initial=floor)
     error = np.abs(got - want).max(initial=0.0)
     assert error <= rtol * max(scale, 1e-30), (
         f"{what}: max |diff| {error:.3g} exceeds {rtol:g} * max |torch| {scale:.3g}")
 
 
-def compare_with_torch(torch, fn, torch_fn, arrays, dtype, seed=0, grad=None):
+def compare_with_torch(torch, fn, torch_fn, arrays, dtype, seed=0, grad=None, grad_scale=0.0):
     """Run ``fn`` on minigrad tensors and ``torch_fn`` on torch tensors made from the same
     ``arrays`` cast to ``dtype`` (integer arrays are passed unchanged and not differentiated),
     then compare the outputs and the input gradients for one random cotangent.
 
     ``grad``: which inputs to differentiate (default: every float array).
+    ``grad_scale``: the size of the terms a gradient is computed from, in units of the
+    largest cotangent element; gradients are compared relative to at least that (for
+    ill-conditioned gradients, which are small differences of large terms).
     """
     rtol = RTOL[dtype]
     arrays = [np.asarray(a) for a in arrays]
@@ -76,4 +80,5 @@ def compare_with_torch(torch, fn, torch_fn, arrays, dtype, seed=0, grad=None):
         if g:
             assert t.grad is not None, f"input {i} got no gradient"
             assert t.grad.dtype == np.dtype(dtype), f"input {i} gradient is {t.grad.dtype}"
-            assert_close(t.grad, tt.grad.numpy(), rtol, f"gradient of input {i}")
+            assert_close(t.grad, tt.grad.numpy(), rtol, f"gradient of input {i}",
+                         floor=grad_scale * np.abs(v).max(initial=0.0))
