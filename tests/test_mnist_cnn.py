@@ -46,15 +46,16 @@ def test_layer_names_follow_vgg_convention():
 
 
 def test_training_is_reproducible_from_the_seed():
-    run = lambda seed: training.train_mnist(seed, epochs=1, max_steps=20, progress=False,
-                                            evaluate_held_out=False)
-    first, second, other = run(3), run(3), run(4)
-    assert len(first.losses) == 20
+    def run(seed, steps):
+        return training.train_mnist(seed, epochs=1, batch_size=32, max_steps=steps, progress=False,
+                                    evaluate_held_out=False)
+    first, second, other = run(3, 12), run(3, 12), run(4, 2)
+    assert len(first.losses) == 12
     assert first.losses == second.losses
     for (k, a), b in zip(first.net.state_dict().items(), second.net.state_dict().values()):
         assert a.tobytes() == b.tobytes(), k
-    assert other.losses != first.losses
-    assert np.mean(first.losses[-5:]) < np.mean(first.losses[:5])  # it learns
+    assert other.losses != first.losses[:2]
+    assert np.mean(first.losses[-3:]) < np.mean(first.losses[:3])  # it learns
 
 
 def test_shift_images():
