@@ -23,7 +23,7 @@ from models.hdf5_weights import WeightsValidationError, expected_shapes, load_we
 from models.network import Network, Preprocessing
 from models.registry import ArchitectureSpec, get_spec, names, register
 
-__all__ = ["build", "load", "list", "describe", "save", "home", "weights_path", "file_sha256",
+__all__ = ["build", "load", "from_state", "list", "describe", "save", "home", "weights_path", "file_sha256",
            "Network", "Preprocessing", "ArchitectureSpec", "register", "get_spec", "names",
            "WeightsValidationError", "load_weights", "save_weights", "expected_shapes"]
 
@@ -80,14 +80,25 @@ def _missing_message(name, path):
     return f"no weights for '{name}' at {path}: {hint}"
 
 
-def _from_file(path: Path, architecture) -> Network:
-    state, meta = load_weights(path, architecture)
-    net = get_spec(meta["architecture"]).build(registry.PlaceholderRNG())
-    # the skeleton's placeholders are read-only views: hand over the loaded arrays (no copy)
+def from_state(architecture: str, state: dict) -> Network:
+    """Architecture ``architecture`` whose parameters and buffers are the arrays of ``state``
+    (key -> NumPy array, every key of the architecture), used as they are: no copy, and the
+    dtype of the arrays is the network's dtype. Evaluation mode, NumPy backend."""
+    net = get_spec(architecture).build(registry.PlaceholderRNG())
     own = dict(net.named_parameters())
     own.update(net.named_buffers())
+    if set(own) != set(state):
+        raise KeyError(f"from_state: {architecture} needs keys {sorted(set(own) - set(state))} and has no "
+                       f"{sorted(set(state) - set(own))}")
     for key, array in state.items():
-        own[key].data = own[key].backend.asarray(array)
+        own[key].data = array
+        own[key].backend = backends.get("numpy")
+    return net.eval()
+
+
+def _from_file(path: Path, architecture) -> Network:
+    state, meta = load_weights(path, architecture)
+    net = from_state(meta["architecture"], state)
     net.class_names = meta["class_names"]
     net.preprocessing = Preprocessing.from_attrs(meta)
     net.weights_path = str(path)
