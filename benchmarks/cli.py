@@ -70,7 +70,8 @@ def _measure_memory(case, ctx, args) -> dict:
     result["minigrad_tracemalloc"] = {"bytes": harness.tracemalloc_peak(workloads[PROJECT])}
     del workloads
     sides = (PROJECT, REFERENCE) if ctx.has_reference else (PROJECT,)
-    result.update({side: {"bytes": n} for side, n in measure_in_subprocesses(case.of, sides).items()})
+    measured = measure_in_subprocesses(case.of, sides, max(1, args.warmup), min(3, args.repeats))
+    result.update({side: {"bytes": n} for side, n in measured.items()})
     return result | {"details": details}
 
 

@@ -13,9 +13,9 @@ Timing
 Peak memory, CPU
     The ratio compares the peak *resident set size* (RSS) growth of one forward + backward
     pass, measured the same way for both frameworks in a fresh subprocess each (see
-    :mod:`benchmarks.memory_probe`): the kernel's high-water mark is reset through
-    ``/proc/self/clear_refs`` after the model and input exist and the libraries have been
-    initialised, and ``VmHWM - VmRSS`` (before) is what the pass added. For NumPy we also
+    :mod:`benchmarks.memory_probe` and :func:`rss_peak`): after warm-up passes, the C heap
+    is trimmed, the kernel's high-water mark is reset through ``/proc/self/clear_refs``,
+    and ``VmHWM - VmRSS`` (before) is what the pass added. For NumPy we also
     report :mod:`tracemalloc`'s peak (NumPy registers its array buffers with tracemalloc),
     which counts the bytes the arrays asked for, without allocator overhead; PyTorch's CPU
     allocator is invisible to tracemalloc, so that column has no PyTorch counterpart.
@@ -28,6 +28,7 @@ Peak memory, GPU
 """
 from __future__ import annotations
 
+import ctypes
 import gc
 import statistics
 import time
@@ -131,21 +132,39 @@ def _proc_status_kib(field: str) -> int:
     raise OSError(f"/proc/self/status has no {field} line")
 
 
-def rss_peak(workload: Workload) -> int:
-    """Bytes of resident memory the run added at its peak (Linux: VmHWM after resetting
-    it through /proc/self/clear_refs, minus VmRSS before the run).
+def _release_free_heap() -> None:
+    """Give memory that the C allocator keeps after ``free`` back to the kernel (glibc's
+    ``malloc_trim``; nothing elsewhere), so a run's RSS growth is what the run needs."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
-    Raises OSError where the kernel does not offer this (not Linux, or clear_refs not
-    writable).
+
+def rss_peak(workload: Workload, warmup: int = 1, repeats: int = 3) -> int:
+    """Bytes of resident memory a run adds at its peak, in the steady state of a loop that
+    repeats it (as an optimization or a style transfer does): after ``warmup`` runs, each
+    of ``repeats`` runs starts from collected garbage and a trimmed C heap, the kernel's
+    peak-RSS mark (VmHWM) is reset through /proc/self/clear_refs, and VmHWM minus VmRSS
+    before the run is taken. Returns the median over the repeats.
+
+    The warm-up keeps one-time costs (thread pools, kernel code generated on first use)
+    out of the number. Raises OSError where the kernel does not offer this (not Linux).
     """
-    state = workload.setup()
-    gc.collect()
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")  # "5": reset the peak RSS (VmHWM) to the current RSS
-    before = _proc_status_kib("VmRSS")
-    workload.run(state)
-    peak = _proc_status_kib("VmHWM")
-    return (peak - before) * 1024
+    for _ in range(warmup):
+        workload.run(workload.setup())
+    grown = []
+    for _ in range(repeats):
+        state = workload.setup()
+        gc.collect()
+        _release_free_heap()
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # "5": reset the peak RSS (VmHWM) to the current RSS
+        before = _proc_status_kib("VmRSS")
+        workload.run(state)
+        grown.append((_proc_status_kib("VmHWM") - before) * 1024)
+        del state
+    return int(statistics.median(grown))
 
 
 def torch_cuda_peak(workload: Workload, torch) -> int:
