@@ -34,7 +34,7 @@ import numpy as np
 import minigrad
 from visualize import imaging
 from visualize.inputs import model_backend
-from visualize.result import Result
+from visualize.result import Result, to_jsonable
 
 __all__ = ["Param", "int_list", "float_list", "Output", "Method", "Example", "register", "registered", "get_method"]
 
@@ -167,7 +167,7 @@ class Method:
             "report": out.report,
         }
         arrays = {k: _host(v) for k, v in out.arrays.items()}
-        return Result(picture=picture, arrays=arrays, metadata=metadata)
+        return Result(picture=picture, arrays=arrays, metadata=to_jsonable(metadata))
 
     # ------------------------------------------------------------------ gallery
     @classmethod

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-__all__ = ["Result", "to_jsonable"]
+__all__ = ["Result", "to_jsonable", "write_files_atomically"]
 
 
 def to_jsonable(value):
@@ -52,7 +52,7 @@ def _png_bytes(picture: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _write_all_atomically(files: dict[Path, bytes]) -> None:
+def write_files_atomically(files: dict[Path, bytes]) -> None:
     """Write each ``path: content`` to a temporary file beside it, then rename them all; on any
     error before the renames, remove the temporaries and leave the targets untouched."""
     temps = {}
@@ -103,7 +103,7 @@ class Result:
             buf = io.BytesIO()
             np.savez_compressed(buf, **{k: np.asarray(v) for k, v in self.arrays.items()})
             files[png.with_suffix(".npz")] = buf.getvalue()
-        _write_all_atomically(files)
+        write_files_atomically(files)
         return list(files)
 
     @classmethod

@@ -1,0 +1,56 @@
+"""Fixtures of the visualization tests: small networks, MNIST digits, a weights file."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import models
+from models.mnist import load_mnist_test, split
+
+
+def _shrunk(net, size):
+    """``net`` applied at ``size`` x ``size`` input (its adaptive pool accepts any size):
+    the random ImageNet nets are tested at small sizes to keep the suite fast."""
+    net.preprocessing = dataclasses.replace(net.preprocessing, input_size=(size, size), resize_shorter_side=size)
+    return net
+
+
+@pytest.fixture(scope="session")
+def mnist_net():
+    return models.build("mnist_cnn", seed=0)
+
+
+@pytest.fixture(scope="session")
+def trained_mnist():
+    """The shipped, trained mnist_cnn (the meaningful tests need real weights)."""
+    path = models.weights_path("mnist_cnn")
+    if not path.exists():
+        pytest.skip(f"{path} is not there yet (make train-mnist)")
+    return models.load("mnist_cnn")
+
+
+@pytest.fixture(scope="session")
+def alexnet_small():
+    return _shrunk(models.build("alexnet", seed=0), 64)
+
+
+@pytest.fixture(scope="session")
+def vgg_small():
+    return _shrunk(models.build("vgg16", seed=0), 32)
+
+
+@pytest.fixture(scope="session")
+def held_out_digits():
+    """The held-out MNIST digits (never trained on) as float images in [0, 1], and labels."""
+    _, (images, labels) = split(*load_mnist_test())
+    return images.astype(np.float32) / 255, labels.astype(int)
+
+
+@pytest.fixture(scope="session")
+def mnist_weights_file(tmp_path_factory, mnist_net):
+    """A weights file of the random mnist_cnn, so CLI tests do not depend on the shipped one."""
+    path = tmp_path_factory.mktemp("weights") / "mnist_random.h5"
+    models.save(mnist_net, path)
+    return path
