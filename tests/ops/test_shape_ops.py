@@ -120,6 +120,10 @@ def test_getitem_matches_torch(torch, dtype, case, seed):
     shape, index = case
     torch_index = tuple(torch.from_numpy(i) if isinstance(i, np.ndarray) else i for i in index)
     assume(not any(isinstance(i, slice) and i.step == -1 for i in index))  # torch has no negative steps
+    # NumPy (which getitem follows) treats an int next to a fancy index as a fancy index too,
+    # which moves the result axes differently from torch when a slice separates them
+    kinds = {type(i) for i in index}
+    assume(not (int in kinds and np.ndarray in kinds))
     compare_with_torch(torch, lambda t: t[index], lambda t: t[torch_index], [randn(seed, shape)], dtype, seed)
 
 
