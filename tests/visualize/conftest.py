@@ -54,3 +54,11 @@ def mnist_weights_file(tmp_path_factory, mnist_net):
     path = tmp_path_factory.mktemp("weights") / "mnist_random.h5"
     models.save(mnist_net, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def trained_or_random_mnist(mnist_net):
+    """The shipped mnist_cnn when its weights are there, else the random one (for tests that
+    compare two implementations and do not need meaningful weights)."""
+    path = models.weights_path("mnist_cnn")
+    return models.load("mnist_cnn") if path.exists() else mnist_net
