@@ -17,12 +17,11 @@ weights (out, in), as in PyTorch; Caffe flattens pool5 in C, H, W order, so no p
 needed. Legacy 4-D blobs of inner-product layers are (1, 1, out, in) and biases (1, 1, 1, out):
 their leading ones are squeezed.
 
-The file is memory-mapped; packed float data becomes an array view without a Python loop.
+The file is read once; packed float data becomes an array view of it without a Python loop.
 """
 from __future__ import annotations
 
-import mmap
-import os
+from pathlib import Path
 
 import numpy as np
 
@@ -105,26 +104,24 @@ def read_caffemodel(path) -> dict[str, list[np.ndarray]]:
     and duplicate layer names.
     """
     where = f"caffemodel '{path}'"
-    if os.path.getsize(path) == 0:
-        raise ConversionError(f"{where} is empty")
     try:
-        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            encodings, layers = set(), {}
-            for field, wire, value in iter_fields(buf, 0, len(buf)):
-                if wire != 2 or field not in (_NET_LEGACY_LAYERS, _NET_LAYER):
-                    continue
-                encodings.add(field)
-                name, kind, arrays = _layer(buf, value, _V1 if field == _NET_LEGACY_LAYERS else _CURRENT,
-                                            where)
-                if not arrays:
-                    continue
-                if name in layers:
-                    raise ConversionError(f"{where}: layer name '{name}' appears twice")
-                layers[name] = [np.array(a, np.float32) for a in arrays]   # copy out of the map
-    except ProtobufError as exc:
-        raise ConversionError(f"{where} is not a readable caffemodel: {exc}") from exc
+        buf = Path(path).read_bytes()
     except OSError as exc:
         raise ConversionError(f"cannot read {where}: {exc}") from exc
+    encodings, layers = set(), {}
+    try:
+        for field, wire, value in iter_fields(buf, 0, len(buf)):
+            if wire != 2 or field not in (_NET_LEGACY_LAYERS, _NET_LAYER):
+                continue
+            encodings.add(field)
+            name, kind, arrays = _layer(buf, value, _V1 if field == _NET_LEGACY_LAYERS else _CURRENT, where)
+            if not arrays:
+                continue
+            if name in layers:
+                raise ConversionError(f"{where}: layer name '{name}' appears twice")
+            layers[name] = arrays
+    except ProtobufError as exc:
+        raise ConversionError(f"{where} is not a readable caffemodel: {exc}") from exc
     if len(encodings) == 2:
         raise ConversionError(f"{where} mixes legacy 'layers' (field 2) and current 'layer' (field 100) "
                               f"definitions; Caffe refuses such nets too")

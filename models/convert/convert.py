@@ -79,27 +79,35 @@ def read_source(path, fmt: str) -> tuple[dict[str, np.ndarray], bool]:
     raise ConversionError(f"no reader for format {fmt!r}")
 
 
-def _matching_architectures(shapes: dict) -> list[str]:
-    return [a for a in registry.names() if hdf5_weights.expected_shapes(a) == shapes]
+def _rename(state: dict, by_alias: bool, arch: str) -> dict:
+    """Keys ``conv1_1.weight`` -> ``features.0.weight`` through ``arch``'s aliases (if ``by_alias``)."""
+    if not by_alias:
+        return state
+    aliases = registry.skeleton(arch).aliases
+    renamed = {}
+    for key, array in state.items():
+        layer, _, param = key.rpartition(".")
+        renamed[f"{aliases[layer]}.{param}" if layer in aliases else key] = array
+    return renamed
+
+
+def _matching_architectures(state: dict, by_alias: bool) -> list[str]:
+    return [a for a in registry.names()
+            if {k: tuple(v.shape) for k, v in _rename(state, by_alias, a).items()}
+            == hdf5_weights.expected_shapes(a)]
 
 
 def map_to_architecture(state: dict, by_alias: bool, arch: str, source: str) -> dict[str, np.ndarray]:
     """Rename readable keys to ``arch``'s module paths, cast to float32, and check that keys and
     shapes are exactly the architecture's."""
-    net = registry.skeleton(arch)
-    if by_alias:
-        renamed = {}
-        for key, array in state.items():
-            layer, _, param = key.rpartition(".")
-            renamed[f"{net.aliases[layer]}.{param}" if layer in net.aliases else key] = array
-        state = renamed
+    original, state = state, _rename(state, by_alias, arch)
     expected = hdf5_weights.expected_shapes(arch)
     missing = [k for k in expected if k not in state]
     extra = [k for k in state if k not in expected]
     wrong = [f"{k} {tuple(state[k].shape)} (expected {expected[k]})"
              for k in expected if k in state and tuple(state[k].shape) != expected[k]]
     if missing or extra or wrong:
-        fits = _matching_architectures({k: tuple(v.shape) for k, v in state.items()})
+        fits = _matching_architectures(original, by_alias)
         parts = [f"missing {', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}" if missing else "",
                  f"unexpected {', '.join(extra[:6])}{' ...' if len(extra) > 6 else ''}" if extra else "",
                  f"wrong shape {'; '.join(wrong[:4])}" if wrong else ""]

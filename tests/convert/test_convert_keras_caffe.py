@@ -1,0 +1,153 @@
+"""Keras and Caffe files written in the exact layouts of weights-formats.md §3-4 from a
+torchvision-layout network convert back to exactly its weights and logits, with the Caffe
+input convention recorded; and the protobuf reader handles the wire-format corner cases."""
+import struct
+
+import h5py
+import numpy as np
+import pytest
+
+import models
+from convert_test_helpers import blob, caffe_layer, field, varint, write_caffemodel, write_keras_vgg
+from minigrad import Tensor
+from models.convert.caffe import read_caffemodel
+from models.convert.convert import convert, file_digests
+from models.convert.errors import ConversionError
+from models.convert.protobuf import ProtobufError, iter_fields, read_varint
+
+
+@pytest.fixture(scope="module")
+def vgg16():
+    return models.build("vgg16", seed=5)
+
+
+def _logits(net, size, seed=0):
+    x = np.random.default_rng(seed).standard_normal((1, 3, size, size)).astype(np.float32)
+    return net(Tensor(x)).data
+
+
+def _assert_same_network(loaded, original, size):
+    for key, value in original.state_dict().items():
+        np.testing.assert_array_equal(np.asarray(loaded.state_dict()[key]), np.asarray(value), err_msg=key)
+    np.testing.assert_array_equal(_logits(loaded, size), _logits(original, size))
+
+
+def _state(net):
+    return {k: np.asarray(v) for k, v in net.state_dict().items()}
+
+
+def test_keras_vgg16_with_top(tmp_path, vgg16):
+    src, dst = tmp_path / "vgg16_weights_tf_dim_ordering_tf_kernels.h5", tmp_path / "vgg16_keras.h5"
+    write_keras_vgg(src, _state(vgg16), vgg16.aliases)
+    with h5py.File(src) as f:   # the writer really reorders fc1 (else the test could not fail)
+        kernel = f["fc1/fc1_W_1:0"][()]
+    assert not np.array_equal(kernel.T, np.asarray(vgg16.state_dict()["classifier.0.weight"]))
+    convert(src, dst, "vgg16", expected={"md5": file_digests(src, ["md5"])["md5"]})
+    src.unlink()
+    net = models.load(dst)
+    _assert_same_network(net, vgg16, 32)
+    p = net.preprocessing
+    assert (p.channel_order, p.input_range, p.mean, p.std) == ("BGR", (0.0, 255.0), (103.939, 116.779, 123.68),
+                                                                (1.0, 1.0, 1.0))
+    assert net.metadata["source_format"] == "keras-h5"
+
+
+def test_keras_notop_needs_a_features_architecture(tmp_path, vgg16):
+    src = tmp_path / "notop.h5"
+    write_keras_vgg(src, _state(vgg16), vgg16.aliases, top=False)
+    with pytest.raises(ConversionError, match="missing classifier.0.weight"):
+        convert(src, tmp_path / "out.h5", "vgg16")
+    assert not (tmp_path / "out.h5").exists()
+
+
+def test_keras_wrong_md5_is_refused(tmp_path, vgg16):
+    src = tmp_path / "k.h5"
+    write_keras_vgg(src, _state(vgg16), vgg16.aliases, top=False)
+    with pytest.raises(ConversionError, match="MD5 of .* expected 6437"):
+        convert(src, tmp_path / "out.h5", "vgg16", expected={"md5": "64373286793e3c8b2b4e3219cbf3544b"})
+
+
+def test_caffe_vgg16_current_encoding(tmp_path, vgg16):
+    src, dst = tmp_path / "VGG_ILSVRC_16_layers.caffemodel", tmp_path / "vgg16_caffe.h5"
+    write_caffemodel(src, _state(vgg16), vgg16.aliases, legacy=False)
+    convert(src, dst, "vgg16")
+    src.unlink()
+    net = models.load(dst)
+    _assert_same_network(net, vgg16, 32)
+    assert net.preprocessing.channel_order == "BGR" and net.metadata["source_format"] == "caffemodel"
+
+
+def test_caffe_alexnet_legacy_v1_encoding(tmp_path):
+    original = models.build("caffe_alexnet", seed=6)
+    src, dst = tmp_path / "bvlc_alexnet.caffemodel", tmp_path / "caffe_alexnet.h5"
+    write_caffemodel(src, _state(original), original.aliases, legacy=True)
+    layers = read_caffemodel(src)
+    assert layers["conv2"][0].shape == (256, 48, 5, 5) and layers["fc6"][0].shape == (4096, 9216)
+    convert(src, dst, "caffe_alexnet")
+    net = models.load(dst)
+    _assert_same_network(net, original, 67)
+    p = net.preprocessing
+    assert (p.channel_order, p.mean, p.input_size) == ("BGR", (104.00698793, 116.66876762, 122.67891434), (227, 227))
+    with h5py.File(dst) as f:
+        assert int(f["features.4"].attrs["groups"]) == 2
+
+
+def test_caffe_alexnet_cannot_become_torchvision_alexnet(tmp_path):
+    original = models.build("caffe_alexnet", seed=6)
+    src = tmp_path / "bvlc_alexnet.caffemodel"
+    write_caffemodel(src, _state(original), original.aliases, legacy=True)
+    with pytest.raises(ConversionError, match="does not match architecture 'alexnet'.*fits --arch caffe_alexnet"):
+        convert(src, tmp_path / "out.h5", "alexnet")
+
+
+# ------------------------------------------------------------------------- protobuf corner cases
+def test_varints():
+    for n in (0, 1, 127, 128, 300, 2**31, 2**63 - 1):
+        assert read_varint(varint(n), 0, len(varint(n))) == (n, len(varint(n)))
+    with pytest.raises(ProtobufError, match="truncated"):
+        read_varint(b"\x80\x80", 0, 2)
+
+
+def test_blob_unpacked_floats_unpacked_dims_and_double_data(tmp_path):
+    a = np.arange(6, dtype=np.float32).reshape(2, 3) - 2.5
+    unpacked = b"".join(field(n, 0, d) for n, d in zip((1, 2, 3, 4), (1, 1, 2, 3)))
+    unpacked += b"".join(field(5, 5, struct.pack("<f", v)) for v in a.ravel())
+    shape_unpacked = field(7, 2, field(1, 0, 2) + field(1, 0, 3)) + field(8, 2, a.astype("<f8").tobytes())
+    net = (caffe_layer("fc", "InnerProduct", [unpacked, blob(np.ones(2), legacy=True)])
+           + caffe_layer("fc_b", "InnerProduct", [shape_unpacked], legacy=True))
+    src = tmp_path / "m.caffemodel"
+    src.write_bytes(field(1, 2, b"n") + net)
+    layers = read_caffemodel(src)
+    np.testing.assert_array_equal(layers["fc"][0], a)
+    np.testing.assert_array_equal(layers["fc"][1], np.ones(2))
+    np.testing.assert_array_equal(layers["fc_b"][0], a)
+
+
+def test_transposed_inner_product(tmp_path):
+    a = np.arange(6, dtype=np.float32).reshape(3, 2)   # stored (in, out) when transpose is set
+    layer = field(100, 2, field(1, 2, b"fc") + field(2, 2, b"InnerProduct") + field(7, 2, blob(a, legacy=False))
+                  + field(117, 2, field(6, 0, 1)))
+    src = tmp_path / "t.caffemodel"
+    src.write_bytes(layer)
+    np.testing.assert_array_equal(read_caffemodel(src)["fc"][0], a.T)
+
+
+@pytest.mark.parametrize("data, match", [
+    (caffe_layer("a", "Convolution", [blob(np.ones((1, 1, 1, 1)), True)], legacy=True)
+     + caffe_layer("b", "Convolution", [blob(np.ones((1, 1, 1, 1)), False)], legacy=False), "mixes legacy"),
+    (caffe_layer("a", "Convolution", [blob(np.ones((2, 2)), False)], legacy=False)[:-3], "runs past the end"),
+    (field(2, 2, field(1, 2, b"v0")), "V0 layer"),
+    (field(1, 3, b""), "wire type 3"),
+    (field(1, 2, b"only a name"), "no layers with learned blobs"),
+    (caffe_layer("a", "Convolution", [field(1, 0, 5) + field(5, 2, b"\0" * 8)], legacy=True), "does not match"),
+])
+def test_bad_caffemodels_are_refused(tmp_path, data, match):
+    src = tmp_path / "bad.caffemodel"
+    src.write_bytes(data)
+    with pytest.raises(ConversionError, match=match):
+        read_caffemodel(src)
+
+
+def test_iter_fields_skips_unknown_fields():
+    msg = field(9, 0, 5) + field(10, 1, b"\0" * 8) + field(11, 5, b"\0" * 4) + field(12, 2, b"xyz") + field(1, 0, 7)
+    assert [(f, w) for f, w, _ in iter_fields(msg, 0, len(msg))] == [(9, 0), (10, 1), (11, 5), (12, 2), (1, 0)]
