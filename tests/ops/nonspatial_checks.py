@@ -52,7 +52,7 @@ def assert_close(got, want, rtol, what, floor=0.0):
         f"{what}: max |diff| {error:.3g} exceeds {rtol:g} * max |torch| {scale:.3g}")
 
 
-def compare_with_torch(torch, fn, torch_fn, arrays, dtype, seed=0, grad=None, grad_scale=0.0):
+def compare_with_torch(torch, fn, torch_fn, arrays, dtype, seed=0, grad=None, grad_scale=0.0, multilinear=False):
     """Run ``fn`` on minigrad tensors and ``torch_fn`` on torch tensors made from the same
     ``arrays`` cast to ``dtype`` (integer arrays are passed unchanged and not differentiated),
     then compare the outputs and the input gradients for one random cotangent.
@@ -61,6 +61,9 @@ def compare_with_torch(torch, fn, torch_fn, arrays, dtype, seed=0, grad=None, gr
     ``grad_scale``: the size of the terms a gradient is computed from, in units of the
     largest cotangent element; gradients are compared relative to at least that (for
     ill-conditioned gradients, which are small differences of large terms).
+    ``multilinear``: for sums and products (sum, mean, matmul, linear) the rounding error of
+    a result is bounded by eps times the same function of the absolute values, which can
+    be much larger than the result; compare relative to that.
     """
     rtol = RTOL[dtype]
     arrays = [np.asarray(a) for a in arrays]
@@ -70,15 +73,26 @@ def compare_with_torch(torch, fn, torch_fn, arrays, dtype, seed=0, grad=None, gr
     theirs = [torch.tensor(a, requires_grad=g) for a, g in zip(arrays, grad)]
     y, yt = fn(*ours), torch_fn(*theirs)
     assert y.dtype == np.dtype(dtype), f"output dtype {y.dtype}, expected {dtype}"
-    assert_close(y.numpy(), yt.detach().numpy(), rtol, "forward")
+    v = np.random.default_rng(seed).standard_normal(y.shape).astype(dtype)
+    out_floor, grad_floors = _absolute_scales(torch, torch_fn, arrays, grad, v) if multilinear else (0.0, None)
+    assert_close(y.numpy(), yt.detach().numpy(), rtol, "forward", floor=out_floor)
     if not any(grad):
         return
-    v = np.random.default_rng(seed).standard_normal(y.shape).astype(dtype)
     y.backward(v)
     yt.backward(torch.tensor(v))
     for i, (t, tt, g) in enumerate(zip(ours, theirs, grad)):
         if g:
             assert t.grad is not None, f"input {i} got no gradient"
             assert t.grad.dtype == np.dtype(dtype), f"input {i} gradient is {t.grad.dtype}"
-            assert_close(t.grad, tt.grad.numpy(), rtol, f"gradient of input {i}",
-                         floor=grad_scale * np.abs(v).max(initial=0.0))
+            floor = grad_scale * np.abs(v).max(initial=0.0) if grad_floors is None else grad_floors[i]
+            assert_close(t.grad, tt.grad.numpy(), rtol, f"gradient of input {i}", floor=floor)
+
+
+def _absolute_scales(torch, torch_fn, arrays, grad, v):
+    """max |f(|inputs|)| and the max |gradients| of f at |inputs| for the cotangent |v|."""
+    absolute = [torch.tensor(np.abs(a).astype(np.float64), requires_grad=g) for a, g in zip(arrays, grad)]
+    y = torch_fn(*absolute)
+    if any(grad):
+        y.backward(torch.tensor(np.abs(v).astype(np.float64)))
+    return (float(y.detach().abs().max()),
+            [float(t.grad.abs().max()) if g and t.grad is not None else 0.0 for t, g in zip(absolute, grad)])

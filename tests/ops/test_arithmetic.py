@@ -72,7 +72,7 @@ def test_binary_matches_torch(torch, dtype, name, shapes, seed):
 @given(shapes=matmul_pairs, seed=seeds)
 def test_matmul_matches_torch(torch, dtype, shapes, seed):
     a, b = randn(seed, *shapes.input_shapes)
-    compare_with_torch(torch, F.matmul, torch.matmul, [a, b], dtype, seed)
+    compare_with_torch(torch, F.matmul, torch.matmul, [a, b], dtype, seed, multilinear=True)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
