@@ -23,6 +23,7 @@ def path(request, monkeypatch):
     channel count, so that small test shapes reach it)."""
     monkeypatch.setattr(conv, "FAST_PATHS", request.param == "fast")
     monkeypatch.setattr(conv, "_SHIFTED_MIN_CHANNELS", 1)
+    monkeypatch.setattr(conv, "_SHIFTED_MIN_PIXELS", 1)
     return request.param
 
 
@@ -106,7 +107,8 @@ def test_fast_path_equals_reference(monkeypatch, case, dtype, seed):
     x, w, gy = (a.astype(dtype) for a in randn(seed, x_shape, w_shape, x_shape))
     geometry = conv.Geometry(stride, padding, dilation)
     monkeypatch.setattr(conv, "_SHIFTED_MIN_CHANNELS", 1)
-    y_fast = conv._correlate_shifted(x, w, padding, dilation)
+    monkeypatch.setattr(conv, "_SHIFTED_MIN_PIXELS", 1)
+    y_fast = conv._correlate_shifted(x, conv.shifted_taps(w), padding, dilation)
     y_ref = conv._correlate_im2col(x, w, geometry)
     gy = randn(seed + 1, y_ref.shape).astype(dtype)
     rtol = 1e-12 if dtype == "float64" else 1e-5
@@ -146,7 +148,8 @@ def test_frozen_weights_skip_the_weight_gradient(path, monkeypatch):
 
 
 def test_default_paths_keep_float32():
-    x = mg.Tensor(randn(0, (1, 16, 12, 12)).astype(np.float32), requires_grad=True)
+    x = mg.Tensor(randn(0, (1, 16, 64, 64)).astype(np.float32), requires_grad=True)
+    assert conv.shifted_applies(x.data, conv.Geometry((1, 1), (1, 1), (1, 1)))
     w = mg.Tensor(randn(1, (8, 16, 3, 3)).astype(np.float32), requires_grad=True)
     y = F.conv2d(x, w, padding=1)
     y.backward(np.ones(y.shape, np.float32))
