@@ -41,6 +41,9 @@ def parse_args(argv=None):
                         f"{DEFAULT_REPEATS[1]}, {QUICK_REPEATS[1]} with --quick)")
     parser.add_argument("--warmup", type=int, default=None, help="untimed runs before timing (default "
                         f"{DEFAULT_REPEATS[0]}, {QUICK_REPEATS[0]} with --quick)")
+    parser.add_argument("--order", choices=("interleaved", "blocked"), default="interleaved",
+                        help="interleaved: minigrad and PyTorch runs alternate (fair under changing load; the "
+                             "default); blocked: each framework's runs in one block, as it would run alone")
     parser.add_argument("--out", default=None, help="folder for the JSON and markdown results "
                         "(default benchmarks/results/)")
     parser.add_argument("--no-torch", action="store_true", help="time minigrad alone, even if torch is installed")
@@ -84,7 +87,7 @@ def run_case(case, ctx, args) -> dict:
             value = lambda side: result[side]["bytes"]  # noqa: E731
         else:
             workloads, details = case.prepare(ctx)
-            timings = harness.compare(workloads, args.warmup, args.repeats)
+            timings = harness.compare(workloads, args.warmup, args.repeats, args.order == "interleaved")
             result.update({side: t.to_dict() for side, t in timings.items()}, details=details, flops=case.flops)
             value = lambda side: result[side]["median"]  # noqa: E731
         if REFERENCE in result and value(REFERENCE) > 0:
@@ -119,7 +122,7 @@ def main(argv=None) -> int:
         print("benchmarks: torch has no CUDA here: timing the CuPy backend alone", file=sys.stderr)
 
     run = {"environment": environment.record(args.backend, torch), "quick": args.quick,
-           "warmup": args.warmup, "repeats": args.repeats, "results": []}
+           "warmup": args.warmup, "repeats": args.repeats, "order": args.order, "results": []}
     for case in selected:
         print(f"benchmarks: {case.name} ...", file=sys.stderr, flush=True)
         run["results"].append(run_case(case, ctx, args))

@@ -13,6 +13,8 @@ import os
 import platform
 import re
 import socket
+import subprocess
+from pathlib import Path
 
 
 def cpu_model() -> str:
@@ -52,6 +54,20 @@ def numpy_blas(libraries: list) -> dict:
     return blas[0] if blas else {}
 
 
+def git_revision() -> str:
+    """The commit of the code being measured, with "+ uncommitted changes" when the working
+    tree differs from it; "unknown" outside a git checkout."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + (" + uncommitted changes" if dirty else "")
+
+
 def gpu_name() -> str | None:
     try:
         import cupy
@@ -75,6 +91,7 @@ def record(backend: str, torch=None) -> dict:
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "backend": backend,
+        "git": git_revision(),
         "versions": versions,
         "blas": blas.get("internal_api"),
         "blas_version": blas.get("version"),

@@ -5,9 +5,11 @@ Timing
     ``run(state)`` (timed). After ``warmup`` untimed runs, ``repeats`` runs are timed with
     ``time.perf_counter``; the device is synchronized (``Backend.synchronize()``,
     ``torch.cuda.synchronize()``) before the clock is read at both ends, so GPU times are
-    the time the work took and not the time it took to queue it. The two frameworks'
-    repeats are interleaved (project, PyTorch, PyTorch, project, ...) so that a change in
-    machine load during the run affects both alike. We report the median and the
+    the time the work took and not the time it took to queue it. By default the two
+    frameworks' repeats are interleaved (project, PyTorch, PyTorch, project, ...) so that a
+    change in machine load during the run affects both alike; ``--order blocked`` runs each
+    framework's repeats in one block instead (on a GPU, CuPy's times were measured up to 2x
+    higher interleaved with PyTorch than alone). We report the median and the
     inter-quartile range (IQR, 75th minus 25th percentile) of the repeats.
 
 Peak memory, CPU
@@ -84,22 +86,30 @@ def time_once(workload: Workload) -> float:
     return elapsed
 
 
-def compare(workloads: dict, warmup: int, repeats: int) -> dict:
+def compare(workloads: dict, warmup: int, repeats: int, interleave: bool = True) -> dict:
     """Time each named workload ``repeats`` times after ``warmup`` untimed runs.
 
-    The workloads take turns, in an order that alternates from one repeat to the next, so
-    slow drifts in machine load are shared fairly. Returns {name: Timing}.
+    Interleaved (the default), the workloads take turns, in an order that alternates from
+    one repeat to the next, so slow drifts in machine load are shared fairly. Otherwise
+    each workload runs all its warm-up and timed runs in one block, as it would alone.
+    Returns {name: Timing}.
     """
     if repeats < 1 or warmup < 0:
         raise ValueError(f"compare: need repeats >= 1 and warmup >= 0, got repeats={repeats}, warmup={warmup}")
     names = list(workloads)
-    for _ in range(warmup):
-        for name in names:
-            time_once(workloads[name])
     samples = {name: [] for name in names}
-    for i in range(repeats):
-        for name in (names if i % 2 == 0 else names[::-1]):
-            samples[name].append(time_once(workloads[name]))
+    if interleave:
+        for _ in range(warmup):
+            for name in names:
+                time_once(workloads[name])
+        for i in range(repeats):
+            for name in (names if i % 2 == 0 else names[::-1]):
+                samples[name].append(time_once(workloads[name]))
+    else:
+        for name in names:
+            for _ in range(warmup):
+                time_once(workloads[name])
+            samples[name] = [time_once(workloads[name]) for _ in range(repeats)]
     gc.collect()
     return {name: Timing.from_samples(s) for name, s in samples.items()}
 

@@ -76,8 +76,9 @@ def markdown(run: dict) -> str:
         lines.append(f"- GPU: {env['gpu']}; PyTorch TF32 in convolutions: {env.get('torch_cudnn_allow_tf32')}, "
                      f"in matmul: {env.get('torch_matmul_allow_tf32')}")
     lines += [
-        f"- float32; median of {run['repeats']} runs after {run['warmup']} warm-up runs, ± the inter-quartile "
-        "range; ratio = minigrad / PyTorch (below 1: minigrad is faster or smaller)",
+        f"- float32; median of {run['repeats']} runs after {run['warmup']} warm-up runs ({run['order']}), ± the "
+        "inter-quartile range; ratio = minigrad / PyTorch (below 1: minigrad is faster or smaller)",
+        f"- code: {env['git']}",
         "",
         "| case | what | minigrad | PyTorch | ratio | notes |",
         "|---|---|---|---|---|---|",

@@ -36,6 +36,7 @@ def test_quick_run_end_to_end_writes_json_and_markdown(tmp_path, torch, capsys):
     assert env["blas"] and env["blas_threads"] >= 1
     assert set(env["env"]) >= {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"}
     assert env["torch_threads"] == env["blas_threads"]
+    assert env["git"] and env["git"] in md_path.read_text()
 
     results = {r["name"]: r for r in run["results"]}
     assert set(results) == {"tiny_forward", "tiny_style_relu2_24", "tiny_conv2d_8x16_12_backward", "tiny_peak_memory"}
@@ -144,6 +145,9 @@ def test_timing_statistics_and_interleaving():
     timings = harness.compare(workloads, warmup=1, repeats=4)
     assert order == ["a", "b"] + ["a", "b", "b", "a", "a", "b", "b", "a"]
     assert all(len(t.samples) == 4 and t.iqr >= 0 for t in timings.values())
+    order.clear()
+    harness.compare(workloads, warmup=1, repeats=2, interleave=False)
+    assert order == ["a"] * 3 + ["b"] * 3
     t = harness.Timing.from_samples([4.0, 1.0, 3.0, 2.0, 5.0])
     assert (t.q1, t.median, t.q3, t.iqr) == (2.0, 3.0, 4.0, 2.0)
 
