@@ -8,8 +8,9 @@ Timing
     the time the work took and not the time it took to queue it. By default the two
     frameworks' repeats are interleaved (project, PyTorch, PyTorch, project, ...) so that a
     change in machine load during the run affects both alike; ``--order blocked`` runs each
-    framework's repeats in one block instead (on a GPU, CuPy's times were measured up to 2x
-    higher interleaved with PyTorch than alone). We report the median and the
+    framework's repeats in one block instead, as it would run alone (on an H200 neither
+    order was consistently faster, but minigrad's GPU times varied up to 1.8x between
+    consecutive runs of the suite, so run it twice there). We report the median and the
     inter-quartile range (IQR, 75th minus 25th percentile) of the repeats.
 
 Peak memory, CPU
