@@ -6,8 +6,8 @@ methods use a network (saliency, class visualization, style transfer). The PyTor
 a plain ``torch.nn.Sequential`` built layer by layer from the minigrad network, with its
 weights copied (torchvision is not needed), and with ``ReLU(inplace=True)`` as torchvision's
 VGG and AlexNet have it, so the baseline is what people actually run. Before a case is
-timed both sides run its forward pass once and must agree, so a wrong copy cannot produce
-a flattering ratio.
+timed both sides run it once and must agree (the output, and the input gradient of a
+backward case), so a wrong copy or a wrong gradient cannot produce a flattering ratio.
 
 Backward passes start from a fixed, seeded random gradient at the output (dense, like a
 style loss's; a one-hot class gradient at the logits costs the same).
@@ -204,7 +204,7 @@ def _seeded(shape, seed):
 
 def _comparison(ctx, name, minigrad_fn, torch_fn, x, backward):
     """Workloads for ``y = fn(x)`` (forward) or ``y = fn(x); y.backward(g)`` (backward),
-    after checking the two sides agree. Returns (workloads, details)."""
+    after checking that the two sides agree on y (and on dL/dx). Returns (workloads, details)."""
     with minigrad.no_grad():
         y = minigrad_fn(minigrad.Tensor(ctx.array(x)))
     output_shape = y.shape
@@ -221,6 +221,7 @@ def _comparison(ctx, name, minigrad_fn, torch_fn, x, backward):
         def run_ours(_):
             inp = minigrad.Tensor(x_ours, requires_grad=True)
             minigrad_fn(inp).backward(g_ours)
+            return inp.grad
     else:
         def run_ours(_):
             with minigrad.no_grad():
@@ -236,13 +237,18 @@ def _comparison(ctx, name, minigrad_fn, torch_fn, x, backward):
 
             def run_theirs(inp):
                 torch_fn(inp).backward(g_theirs)
+                return inp.grad
         else:
-            setup_theirs = Workload.setup
+            def setup_theirs():
+                return None
 
             def run_theirs(_):
                 with torch.no_grad():
                     torch_fn(x_theirs)
         workloads[REFERENCE] = Workload(run=run_theirs, setup=setup_theirs, synchronize=ctx.synchronize_reference)
+        if backward:
+            details["max_rel_difference_input_grad"] = _check_agreement(
+                f"{name} (input gradient)", run_ours(None), run_theirs(setup_theirs()))
     return workloads, details
 
 

@@ -21,10 +21,6 @@ from benchmarks.memory_probe import measure_in_subprocesses
 DEFAULT_REPEATS, QUICK_REPEATS = (2, 10), (1, 3)
 
 
-class UserError(Exception):
-    """A problem with the command line or this machine that the user can fix."""
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
