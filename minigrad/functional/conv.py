@@ -44,6 +44,7 @@ from dataclasses import dataclass
 
 from backends import get_array_module
 from minigrad.function import Function
+from minigrad.functional.gemm import gemm
 from minigrad.functional.im2col import col2im, im2col, pair
 
 #: use the stride-1 shifted-view kernels where they apply (set False to run the reference)
@@ -158,14 +159,15 @@ def _weight_grad_im2col(x, gy, geometry, weight_shape):
 # ---------------------------------------------------------------- fast path: shifted views
 
 def _flat_padded(x, padding, slack):
-    """x padded with zeros, each (H+2ph) x (W+2pw) plane flattened into one row, plus
-    ``slack`` zeros at the end of each row. Shape (N, C, (H+2ph)(W+2pw) + slack)."""
+    """x zero-padded and laid out channel-major across the batch: row c holds the N padded
+    planes of channel c one after the other, each flattened (Hp Wp values) and followed by
+    ``slack`` zeros. Shape (C, N, Hp Wp + slack)."""
     xp = get_array_module(x)
     n, c, h, w = x.shape
     (ph, pw) = padding
     hp, wp = h + 2 * ph, w + 2 * pw
-    flat = xp.zeros((n, c, hp * wp + slack), dtype=x.dtype)
-    flat[:, :, :hp * wp].reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + w] = x
+    flat = xp.zeros((c, n, hp * wp + slack), dtype=x.dtype)
+    flat[:, :, :hp * wp].reshape(c, n, hp, wp)[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
     return flat
 
 
@@ -176,12 +178,15 @@ def _correlate_shifted(x, taps, padding, dilation):
     q = h Wp + w reads input position q + i d_h Wp + j d_w for kernel offset (i, j). So, over
     the flat positions q in [0, Ho Wp),
 
-        Y = sum_{i, j} W[:, :, i, j] @ X_flat[:, :, i d_h Wp + j d_w : ... + Ho Wp]
+        Y = sum_{i, j} W[:, :, i, j] @ X_flat[:, i d_h Wp + j d_w : ... + Ho Wp]
 
-    kh kw matrix products over *views* of X_flat (BLAS reads them in place); ``taps[i, j]`` is
-    W[:, :, i, j], an (O, C) matrix (any strides BLAS accepts, e.g. a transposed view). Columns
-    w >= Wo of the result wrap around into the next row; they are computed and dropped
-    (a (Wp - Wo) / Wp overhead, about 1% for VGG).
+    kh kw matrix products over *views* of X_flat (BLAS reads them in place), each added
+    into Y by the product itself (:func:`~minigrad.functional.gemm.gemm`). ``taps[i, j]`` is
+    W[:, :, i, j], an (O, C) matrix (any strides BLAS accepts, e.g. a transposed view).
+    Columns w >= Wo of the result wrap around into the next row; they are computed and
+    dropped (a (Wp - Wo) / Wp overhead, about 1% for VGG). The N images lie one after the
+    other in each row of X_flat, so one product per offset covers the whole batch (the
+    columns between two images are dropped too).
     """
     xp = get_array_module(x)
     n, c, h, w = x.shape
@@ -191,23 +196,21 @@ def _correlate_shifted(x, taps, padding, dilation):
     ho, wo = hp - dh * (kh - 1), wp - dw * (kw - 1)
     length = ho * wp
     flat = _flat_padded(x, padding, slack=dw * (kw - 1))
-    out = xp.empty((n, o, length), dtype=x.dtype)
-    partial = xp.empty_like(out) if kh * kw > 1 else None
+    plane = flat.shape[2]
+    span = (n - 1) * plane + length
+    rows = flat.reshape(c, n * plane)
+    out = xp.empty((o, n, plane), dtype=x.dtype)
+    out_rows = out.reshape(o, n * plane)[:, :span]
     for i in range(kh):
         for j in range(kw):
             start = i * dh * wp + j * dw
-            view = flat[:, :, start:start + length]
-            if i == j == 0:
-                xp.matmul(taps[i, j], view, out=out)
-            else:
-                xp.matmul(taps[i, j], view, out=partial)
-                out += partial
-    return out.reshape(n, o, ho, wp)[:, :, :, :wo]
+            gemm(taps[i, j], rows[:, start:start + span], out_rows, accumulate=(i, j) != (0, 0))
+    return out[:, :, :length].reshape(o, n, ho, wp)[:, :, :, :wo].transpose(1, 0, 2, 3)
 
 
 def _weight_grad_shifted(x, gy, padding, dilation, weight_shape):
-    """dL/dW[:, :, i, j] = sum_n G_y_flat[n] @ X_flat[n, :, shift(i, j)]^T, with G_y laid out on
-    the same Wp-wide rows as :func:`_correlate_shifted` (zeros in the dropped columns)."""
+    """dL/dW[:, :, i, j] = G_y_flat @ X_flat[:, shift(i, j)]^T, with G_y laid out on the same
+    rows as :func:`_correlate_shifted` (zeros in the dropped columns)."""
     xp = get_array_module(x)
     n, o, ho, wo = gy.shape
     _, c, kh, kw = weight_shape
@@ -215,16 +218,18 @@ def _weight_grad_shifted(x, gy, padding, dilation, weight_shape):
     wp = x.shape[3] + 2 * padding[1]
     length = ho * wp
     flat = _flat_padded(x, padding, slack=dw * (kw - 1))
-    g = xp.zeros((n, o, ho, wp), dtype=gy.dtype)
-    g[:, :, :, :wo] = gy
-    g = g.reshape(n, o, length)
-    gw = xp.empty(weight_shape, dtype=gy.dtype)
+    plane = flat.shape[2]
+    span = (n - 1) * plane + length
+    rows = flat.reshape(c, n * plane)
+    g = xp.zeros((o, n, plane), dtype=gy.dtype)
+    g[:, :, :length].reshape(o, n, ho, wp)[:, :, :, :wo] = gy.transpose(1, 0, 2, 3)
+    g_rows = g.reshape(o, n * plane)[:, :span]
+    gw = xp.empty((kh, kw, o, c), dtype=gy.dtype)
     for i in range(kh):
         for j in range(kw):
             start = i * dh * wp + j * dw
-            view = flat[:, :, start:start + length]
-            gw[:, :, i, j] = xp.matmul(g, view.transpose(0, 2, 1)).sum(axis=0)
-    return gw
+            gemm(g_rows, rows[:, start:start + span].T, gw[i, j], accumulate=False)
+    return xp.ascontiguousarray(gw.transpose(2, 3, 0, 1))
 
 
 # ---------------------------------------------------------------- argument checks

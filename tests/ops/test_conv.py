@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 import minigrad.functional.conv as conv
+import minigrad.functional.gemm as gemm_module
 from minigrad import functional as F
 from minigrad.functional.im2col import col2im, im2col
 from nonspatial_checks import DTYPES, FEW, FEWER, assert_close, check_grad, compare_with_torch, randn, seeds
@@ -184,3 +185,21 @@ def test_conv_bad_bias_dtype_and_transpose_channels():
         F.conv_transpose2d(x, w)
     with pytest.raises(ValueError, match="conv_transpose2d: output_padding"):
         F.conv_transpose2d(x, mg.Tensor(np.zeros((3, 2, 3, 3))), stride=2, output_padding=2)
+
+
+@pytest.mark.parametrize("use_cblas", [True, False])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_into_views(monkeypatch, use_cblas, dtype):
+    """gemm writes a @ b (or adds it) into a view, with plain and transposed operand views,
+    through NumPy's bundled cblas and through the matmul fallback alike."""
+    if not use_cblas:
+        monkeypatch.setattr(gemm_module, "_CBLAS", {})
+    big = randn(0, (7, 20)).astype(dtype)
+    a, b = big[:3, 2:7], big[1:6, 3:17].T[2:8].T          # (3, 5) row view, (5, 6) strided view
+    a_t = np.ascontiguousarray(a.T).T                      # the same values, column-major
+    out = np.zeros((4, 9), dtype)
+    gemm_module.gemm(a, b, out[1:4, 2:8], accumulate=False)
+    gemm_module.gemm(a_t, b, out[1:4, 2:8], accumulate=True)
+    expected = np.zeros((4, 9))
+    expected[1:4, 2:8] = 2 * (a.astype(np.float64) @ b.astype(np.float64))
+    assert_close(out, expected, 1e-12 if dtype == "float64" else 1e-5, "gemm")
