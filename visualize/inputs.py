@@ -64,8 +64,9 @@ def pixel_gradient(model, grad) -> np.ndarray:
     """dL/dI for the RGB image I in [0, 1] from dL/dx for the network input x (1, C, H, W).
 
     The preprocessing is ``x_c = (lo + (hi - lo) I_{order(c)} - mean_c) / std_c``, so
-    ``dL/dI_{order(c)} = dL/dx_c (hi - lo) / std_c``; for a one-channel "L" net
-    ``x = luma . I``, and the gradient spreads over R, G, B with the luma weights.
+    ``dL/dI_{order(c)} = dL/dx_c (hi - lo) / std_c``. A one-channel "L" net sees the gray
+    level ``Y = luma . I``; its result is dL/dY (the derivative for a gray image, whose R, G
+    and B move together, since the luma weights sum to 1), repeated in the three channels.
     Returns (H, W, 3) float32 on the host.
     """
     p = model.preprocessing
@@ -75,7 +76,7 @@ def pixel_gradient(model, grad) -> np.ndarray:
     if p.channel_order == "BGR":
         return np.ascontiguousarray(g[..., ::-1])
     if p.channel_order == "L":
-        return g * np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        return np.repeat(g, 3, axis=2)
     return g
 
 

@@ -25,9 +25,9 @@ from visualize.arguments import load_model, run_method
 from visualize.gallery import Entry, Section, write_gallery
 from visualize.inputs import default_layer, layer_label, layers_of_type
 
-PHOTOS = ("macaque.jpg", "raccoon.jpg")
+PHOTOS = ("macaque.jpg",)   # an ImageNet class ("macaque"); one photo keeps VGG-16 within the time
 IMAGENET_MODELS = ("alexnet", "vgg16")
-DIGITS = (0, 1, 2)       # indices into the held-out MNIST images
+DIGIT_CLASSES = (7, 2, 9)   # the demo shows the first held-out digit of each of these classes
 
 
 class DemoInputs:
@@ -68,8 +68,8 @@ def _write_digits(folder: Path):
     images, labels = load_mnist_test()
     _, (held_images, held_labels) = split(images, labels)
     out = []
-    for i in DIGITS:
-        label = int(held_labels[i])
+    for label in DIGIT_CLASSES:
+        i = int(np.flatnonzero(held_labels == label)[0])
         path = folder / f"digit{i}_label{label}.png"
         save_image(path, held_images[i].astype(np.float32) / 255)
         out.append((_shown_path(path), label))

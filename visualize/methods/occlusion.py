@@ -110,12 +110,18 @@ class Occlusion(Method):
                               "true_class_map": true_map, "image": shown},
                       picture=picture, caption=caption, report=report)
 
+    # The demo runs VGG-16 with a coarser stride (16 patch positions, not 49) to stay fast.
+    demo_flags = {"vgg16": ("--stride", "56")}
+
     @classmethod
     def examples(cls, demo):
-        return [Example(("--model", m, "--image", path, "--class", str(label)), f"{m}: class {label}")
-                for m in demo.models for path, label in demo.images(m) if label is not None] + \
-               [Example(("--model", m, "--image", path), f"{m}: predicted class")
-                for m in demo.models for path, label in demo.images(m) if label is None]
+        out = []
+        for m in demo.models:
+            for path, label in demo.images(m):
+                known = ("--class", str(label)) if label is not None else ()
+                out.append(Example(("--model", m, "--image", path, *known, *cls.demo_flags.get(m, ())),
+                                   f"{m}: " + (f"true class {label}" if known else "the predicted class")))
+        return out
 
 
 def _class_panel(model, shown, class_map, top_class) -> np.ndarray:
