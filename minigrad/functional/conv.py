@@ -34,9 +34,11 @@ so the two functions share their three kernels with the roles swapped:
 Backward computes only the gradients in ``needs_input_grad``: with frozen weights (saliency,
 class visualization, style transfer) no weight gradient and no second im2col is computed.
 
-**Fast path** (``FAST_PATHS``): a stride-1, ungrouped convolution is computed without the
-im2col copy, as kh*kw matrix products over shifted views of the flattened padded input
-(:func:`_correlate_shifted`). The im2col version above is the reference; tests compare them.
+**Fast path** (``FAST_PATHS``): a stride-1, ungrouped convolution of large planes is computed
+without the im2col copy, as kh*kw matrix products over shifted views of the flattened padded
+input, each accumulated into the output by GEMM itself (:func:`_correlate_shifted`,
+:mod:`minigrad.functional.gemm`). The im2col version above is the reference; tests compare
+them.
 """
 from __future__ import annotations
 
@@ -51,7 +53,7 @@ from minigrad.functional.im2col import col2im, im2col, pair
 FAST_PATHS = True
 #: the shifted-view path pays off only when each of its kh*kw products is big enough
 _SHIFTED_MIN_CHANNELS = 16
-_SHIFTED_MIN_PIXELS = 64 * 64
+_SHIFTED_MIN_PIXELS = 48 * 48
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def weight_grad(x, gy, geometry, weight_shape):
 def shifted_applies(x, geometry):
     """Whether the shifted-view kernels take input x (N, C, H, W): stride 1, no groups, and
     planes and channel counts large enough that kh*kw separate products beat one big one
-    (measured on VGG-16: faster at 224 and 112 pixels, slower from 28 down)."""
+    (measured on VGG-16 layers: faster at 224, 112 and 56 pixels, even at 28, slower at 14)."""
     return (FAST_PATHS and geometry.stride == (1, 1) and geometry.groups == 1
             and x.shape[1] >= _SHIFTED_MIN_CHANNELS and x.shape[2] * x.shape[3] >= _SHIFTED_MIN_PIXELS)
 

@@ -75,8 +75,9 @@ class MaxPool2d(Function):
     """y[n, c, h, w] = max over the window of x_pad (padding is -inf, so never chosen).
 
     Forward keeps a running maximum over the kernel offsets and the offset k = i kw + j where
-    it was found. A later offset wins only when strictly larger (or NaN, as in torch), so among
-    tied values the *first* in row-major window order is the argmax.
+    it was found. A later offset wins only when strictly larger, so among tied values the
+    *first* in row-major window order is the argmax; a window holding NaN gives NaN with its
+    last NaN as argmax (torch's rule).
 
     dL/dx is dL/dy routed to the argmax of each window (0 elsewhere); a pixel that is the
     argmax of several overlapping windows receives the sum. Backward adds, per offset k,
@@ -95,16 +96,17 @@ class MaxPool2d(Function):
             raise TypeError(f"max_pool2d: input x must be a float array, got {x.dtype}")
         win = self.windows = _Windows("max_pool2d", x, *self.args)
         x_pad = pad_zeros(x, win.padding, win.extra, value=-np.inf)
-        best = argmax = None
-        for k, i, j in win.offsets():
+        offsets = win.offsets()
+        best = win.view(x_pad, 0, 0).copy()
+        argmax = xp.zeros(best.shape, dtype=np.min_scalar_type(len(offsets) - 1))
+        for k, i, j in offsets[1:]:
             v = win.view(x_pad, i, j)
-            if k == 0:
-                best = v.copy()
-                argmax = xp.zeros(best.shape, dtype=np.min_scalar_type(len(win.offsets()) - 1))
-                continue
-            take = (v > best) | (v != v)
-            xp.copyto(best, v, where=take)
+            take = v > best
+            xp.maximum(best, v, out=best)          # propagates NaN, as torch does
             xp.copyto(argmax, k, where=take, casting="unsafe")
+        if xp.isnan(best).any():                   # torch's argmax of a window with NaN: its last NaN
+            for k, i, j in offsets:
+                xp.copyto(argmax, k, where=xp.isnan(win.view(x_pad, i, j)), casting="unsafe")
         self.argmax, self.x_shape = argmax, x.shape
         if not self.return_indices:
             return best

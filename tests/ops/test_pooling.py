@@ -178,3 +178,12 @@ def test_pooling_keeps_float32():
 def test_pooling_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call(mg.Tensor(np.zeros((1, 2, 5, 5))))
+
+
+def test_max_pool2d_nan_like_torch(torch):
+    x = np.arange(32.0).reshape(1, 2, 4, 4)
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = x[0, 1, 3, 3] = np.nan
+    y, indices = F.max_pool2d(mg.Tensor(x), 2, return_indices=True)
+    yt, it = torch.nn.functional.max_pool2d(torch.tensor(x), 2, return_indices=True)
+    np.testing.assert_array_equal(y.numpy(), yt.numpy())
+    np.testing.assert_array_equal(indices.numpy(), it.numpy())
