@@ -105,3 +105,12 @@ def test_closest_imagenet_class_names():
 def test_filters_on_a_non_convolution_layer_is_a_user_error(capsys, mnist_weights_file):
     err = _error(capsys, ["filters", "--model", str(mnist_weights_file), "--layer", "relu1_1"])
     assert "not a convolution" in err and "conv1_1" in err
+
+
+def test_guided_backprop_unit_without_layer(capsys, mnist_weights_file, digit_file):
+    err = _error(capsys, ["guided-backprop", "--model", str(mnist_weights_file), "--image", str(digit_file),
+                          "--unit", "3"])
+    assert "--layer" in err
+    err = _error(capsys, ["guided-backprop", "--model", str(mnist_weights_file), "--image", str(digit_file),
+                          "--unit", "99", "--layer", "conv2_2"])
+    assert "channel 99 is out of range" in err

@@ -51,6 +51,11 @@ class GuidedBackprop(Method):
     )
 
     def compute(self, image, rng, mode="guided", target=None, layer=None, unit=None):
+        if layer is None and unit is not None:
+            raise ValueError("guided-backprop: a unit belongs to a layer; give --layer with --unit")
+        if layer is not None and target is not None:
+            raise ValueError("guided-backprop: reconstruct either a class (--class) or a unit of a layer "
+                             "(--layer, --unit), not both")
         x, shown = prepare(self.model, image)
         if layer is None:
             back = backprop_class(self.model, x, target, relu=mode)
