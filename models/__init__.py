@@ -146,6 +146,13 @@ def list():  # noqa: A001 - the contract's name (models.list())
     return out
 
 
+def _classes_text(class_names) -> str:
+    if not class_names:
+        return "none (a headless network: its output is its last feature map)"
+    more = ", ..." if len(class_names) > 3 else ""
+    return f"{len(class_names)} ({', '.join(class_names[:3])}{more})"
+
+
 def describe(path) -> str:
     """A validated weights file in words: architecture, source, checksums, preprocessing,
     classes, parameter count and one line per weight (shape, readable layer name)."""
@@ -163,7 +170,7 @@ def describe(path) -> str:
         f"source sha256:   {meta['source_sha256']}",
         f"converter:       minigrad {meta['converter_version']}",
         f"preprocessing:   {prep.describe()}",
-        f"classes:         {len(names_)} ({', '.join(names_[:3])}, ...)",
+        f"classes:         {_classes_text(names_)}",
         f"parameters:      {sum(int(a.size) for a in state.values()):,}",
         "layers:",
     ]

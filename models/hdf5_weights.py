@@ -8,9 +8,11 @@ optionally ``class_wnids``) as variable-length UTF-8 strings in logit order.
 
 A state dict key ``features.0.weight`` is the dataset ``features.0/weight``.
 
-Departure from the spec (documented in the README): architectures with one input channel
+Departures from the spec (documented in the README): architectures with one input channel
 (``mnist_cnn``) use ``input_channel_order = "L"`` and one-element ``input_mean`` /
-``input_std``.
+``input_std``; headless architectures (``vgg16_features``) have ``num_classes = 0`` and an
+empty ``class_names`` dataset, and ``num_classes`` must equal the architecture's number of
+outputs.
 """
 from __future__ import annotations
 
@@ -234,6 +236,10 @@ def _check_root(f, requested, problems) -> dict:
         del attrs["architecture"]
     elif arch is not None and requested is not None and arch != requested:
         add("architecture", f"architecture mismatch: file has '{arch}', caller requested '{requested}'")
+    n, arch = attrs.get("num_classes"), attrs.get("architecture")
+    if n is not None and arch is not None and n != len(registry.skeleton(arch).class_names):
+        add("num_classes", f"root attribute 'num_classes' is {n}, but architecture '{arch}' has "
+                           f"{len(registry.skeleton(arch).class_names)} outputs (0: a headless network)")
     sha = attrs.get("source_sha256")
     if sha is not None and not _SHA256.fullmatch(sha):
         add("source_sha256", f"root attribute 'source_sha256' must be 64 lowercase hex characters, got '{sha}'")

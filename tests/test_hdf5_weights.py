@@ -114,7 +114,7 @@ def _set_attr(path, name, value):
     ("num_classes", "ten", "root attribute 'num_classes' must be an integer, got str 'ten'"),
     ("input_size", 224, "root attribute 'input_size' must be a 1-D array of integers, got int64 array(224)"),
     ("architecture", "resnet",
-     "unknown architecture 'resnet'; expected one of: alexnet, caffe_alexnet, mnist_cnn, random_multiscale, vgg16, vgg19"),
+     "unknown architecture 'resnet'; expected one of: alexnet, caffe_alexnet, mnist_cnn, random_multiscale, vgg16, vgg16_features, vgg19"),
     ("source_sha256", "ABC123", "root attribute 'source_sha256' must be 64 lowercase hex characters, got 'ABC123'"),
     ("input_std", [0.0], "root attribute 'input_std' must be 1 non-zero values, got [0.0]"),
     ("input_mean", [0.1, 0.2, 0.3], "root attribute 'input_mean' must be 1 values, got [0.1, 0.2, 0.3]"),
@@ -182,6 +182,29 @@ def test_12_class_names(valid, names, got):
                              else h5py.string_dtype())
     [problem] = _problems(valid)
     assert problem.startswith("class_names must be 10 strings, got ") and got in problem
+
+
+def test_12_num_classes_must_be_the_architectures_outputs(valid):
+    with h5py.File(valid, "r+") as f:
+        f.attrs["num_classes"] = 9
+    problems = _problems(valid)
+    assert "root attribute 'num_classes' is 9, but architecture 'mnist_cnn' has 10 outputs " \
+           "(0: a headless network)" in problems
+    assert any(p.startswith("class_names must be 9 strings") for p in problems)
+
+
+def test_headless_network_has_no_classes(tmp_path):
+    net = models.build("vgg16_features", seed=0)
+    path = models.save(net, tmp_path / "features.h5")
+    with h5py.File(path) as f:
+        assert int(f.attrs["num_classes"]) == 0 and f["class_names"].shape == (0,)
+    loaded = models.load(path)
+    assert loaded.class_names == [] and loaded.metadata["num_classes"] == 0
+    assert "classes:         none (a headless network" in models.describe(path)
+    with h5py.File(path, "r+") as f:   # claiming 1000 classes without a classifier is refused
+        f.attrs["num_classes"] = 1000
+    assert "root attribute 'num_classes' is 1000, but architecture 'vgg16_features' has 0 outputs " \
+           "(0: a headless network)" in _problems(path)
 
 
 def test_13_class_wnids(valid):

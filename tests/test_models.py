@@ -29,7 +29,8 @@ def vgg16():
 
 # ---------------------------------------------------------------------- layout
 @pytest.mark.parametrize("name,count,keys", [("alexnet", 61_100_840, 16), ("vgg16", 138_357_544, 32),
-                                             ("caffe_alexnet", 60_965_224, 16), ("vgg19", 143_667_240, 38)])
+                                             ("caffe_alexnet", 60_965_224, 16), ("vgg19", 143_667_240, 38),
+                                             ("vgg16_features", 14_714_688, 26)])
 def test_parameter_counts(name, count, keys):
     net = registry.skeleton(name)
     assert net.num_parameters() == count
@@ -80,6 +81,8 @@ def test_vgg_keys_match_configuration():
                "conv3_3": "features.14", "relu4_3": "features.22", "relu5_3": "features.29",
                "pool5": "features.30", "fc6": "classifier.0", "relu6": "classifier.1",
                "fc7": "classifier.3", "relu7": "classifier.4", "fc8": "classifier.6"}),
+    ("vgg16_features", {"conv1_1": "features.0", "relu3_3": "features.15", "relu5_3": "features.29",
+                        "pool5": "features.30"}),
     ("vgg19", {"conv1_1": "features.0", "relu3_4": "features.17", "pool3": "features.18",
                "relu4_1": "features.20", "relu5_1": "features.29", "relu5_4": "features.35",
                "pool5": "features.36", "fc8": "classifier.6"}),
@@ -101,6 +104,15 @@ def test_aliases(name, expected):
     for alias, path in net.aliases.items():
         kind = next(v for k, v in kinds.items() if alias.startswith(k)) if not alias.startswith("drop") else "Dropout"
         assert type(net.get_submodule(path)).__name__ == kind, alias
+
+
+def test_vgg16_features_is_vgg16_without_classifier():
+    head, full = registry.skeleton("vgg16_features"), registry.skeleton("vgg16")
+    assert models.expected_shapes("vgg16_features") == {
+        k: v for k, v in models.expected_shapes("vgg16").items() if k.startswith("features.")}
+    assert head.aliases == {k: v for k, v in full.aliases.items() if v.startswith("features.")}
+    assert head.class_names == [] and head.layer_names()[-1] == head.resolve("pool5") == "features.30"
+    assert head.preprocessing == full.preprocessing
 
 
 def test_unknown_layer_names_the_valid_ones():

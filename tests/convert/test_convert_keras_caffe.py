@@ -14,6 +14,7 @@ from models.convert.caffe import read_caffemodel
 from models.convert.convert import convert, file_digests
 from models.convert.errors import ConversionError
 from models.convert.protobuf import ProtobufError, iter_fields, read_varint
+from visualize.cli import main as cli_main
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +53,31 @@ def test_keras_vgg16_with_top(tmp_path, vgg16):
     assert net.metadata["source_format"] == "keras-h5"
 
 
-def test_keras_notop_needs_a_features_architecture(tmp_path, vgg16):
+def test_keras_vgg16_without_top_is_vgg16_features(tmp_path, vgg16):
+    """The notop file converts to ``vgg16_features`` (no classes, Caffe input convention) and
+    gives exactly the with-top model's pool5 features on the same weights."""
+    src, dst = tmp_path / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", tmp_path / "vgg16_features.h5"
+    write_keras_vgg(src, _state(vgg16), vgg16.aliases, top=False)
+    assert cli_main(["weights", "convert", str(src), str(dst), "--arch", "vgg16_features",
+                     "--md5", file_digests(src, ["md5"])["md5"]]) == 0
+    net = models.load(dst)
+    assert net.architecture == "vgg16_features" and net.class_names == [] and net.metadata["num_classes"] == 0
+    assert (net.preprocessing.channel_order, net.preprocessing.input_range) == ("BGR", (0.0, 255.0))
+    assert net.metadata["source_format"] == "keras-h5" and "class_wnids" not in net.metadata
+    x = Tensor(np.random.default_rng(1).standard_normal((1, 3, 32, 32)).astype(np.float32))
+    features = net(x).data
+    assert features.shape == (1, 512, 1, 1) and np.abs(features).max() > 0
+    np.testing.assert_array_equal(features, vgg16.forward_to(x, "pool5").data)
+    np.testing.assert_array_equal(net.forward_to(x, "relu5_3").data, vgg16.forward_to(x, "relu5_3").data)
+
+
+def test_keras_notop_as_vgg16_suggests_vgg16_features(tmp_path, vgg16, capsys):
     src = tmp_path / "notop.h5"
     write_keras_vgg(src, _state(vgg16), vgg16.aliases, top=False)
-    with pytest.raises(ConversionError, match="missing classifier.0.weight"):
+    with pytest.raises(ConversionError, match="missing classifier.0.weight.*it fits --arch vgg16_features"):
         convert(src, tmp_path / "out.h5", "vgg16")
+    assert cli_main(["weights", "convert", str(src), str(tmp_path / "out.h5"), "--arch", "vgg16"]) == 2
+    assert "--arch vgg16_features" in capsys.readouterr().err
     assert not (tmp_path / "out.h5").exists()
 
 

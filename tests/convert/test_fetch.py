@@ -168,3 +168,18 @@ def test_connection_refused_fails_fast_with_the_manual_route(home, capsys):
 def test_unknown_name_lists_the_registry(home):
     with pytest.raises(FetchError, match="known: tiny"):
         fetch("nope", progress=False)
+
+
+def test_registry_entries_are_convertible_and_pinned():
+    """Every shipped entry names a registered architecture and a digest; the Keras files carry
+    the MD5s and sizes of weights-formats.md section 0."""
+    entries = fetch_module.registry_entries()
+    for name, entry in entries.items():
+        assert entry["architecture"] in models.names(), name
+        assert any(h in entry for h in ("sha256", "md5", "sha1")), name
+    notop = entries["vgg16_features"]
+    assert (notop["architecture"], notop["md5"], notop["size"]) == (
+        "vgg16_features", "6d6bbae143d832006294945121d1f1fc", 58_889_256)
+    assert notop["url"].endswith("/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5")
+    assert (entries["vgg16_keras"]["md5"], entries["vgg16_keras"]["size"]) == (
+        "64373286793e3c8b2b4e3219cbf3544b", 553_467_096)
