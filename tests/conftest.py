@@ -3,7 +3,12 @@
 * ``torch``: the PyTorch module for reference comparisons. Skips the test when torch is
   not installed, unless ``MINIGRAD_REQUIRE_TORCH=1`` (set by ``.ci/run``), where a missing
   torch is a failure, so CI cannot silently skip the comparisons.
-* ``xp_backend``: the backend the suite runs on (``MINIGRAD_BACKEND``, default numpy).
+* ``backend``: the backend the suite runs on (``MINIGRAD_BACKEND``, default numpy).
+
+``MINIGRAD_BACKEND=cupy`` runs the suite on the GPU: tensors the tests make from NumPy data go to
+``backends.current()``. Where CuPy or a GPU is missing, every test is skipped with the reason
+(:func:`pytest_collection_modifyitems`), instead of erroring wherever a test first asks for the
+backend; an unknown name is a usage error.
 """
 from __future__ import annotations
 
@@ -29,6 +34,26 @@ def _load_torch():
 @pytest.fixture(scope="session")
 def torch():
     return _load_torch()
+
+
+def _unavailable_backend_reason():
+    """Why the backend named by ``MINIGRAD_BACKEND`` cannot run here, or None when it can."""
+    name = os.environ.get("MINIGRAD_BACKEND", "numpy") or "numpy"
+    try:
+        backends.get(name)
+    except backends.BackendUnavailable as exc:
+        return f"MINIGRAD_BACKEND={name}: {exc}"
+    except ValueError as exc:
+        raise pytest.UsageError(f"MINIGRAD_BACKEND={name}: {exc}") from None
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = _unavailable_backend_reason()
+    if reason is not None:
+        skip = pytest.mark.skip(reason=reason)
+        for item in items:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
