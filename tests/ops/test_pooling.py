@@ -5,10 +5,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import minigrad as mg
 import minigrad.functional.pooling as pooling
 from minigrad import functional as F
-from nonspatial_checks import DTYPES, FEW, FEWER, assert_close, check_grad, compare_with_torch, randn, seeds
+from nonspatial_checks import (DTYPES, FEW, FEWER, assert_close, check_grad, compare_with_torch, host, randn, seeds,
+                               tensor)
 
 FIXTURE_OK = settings(FEW, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
@@ -55,7 +55,7 @@ def test_max_pool2d_matches_torch(torch, dtype, case, seed):
     compare_with_torch(torch, lambda x: F.max_pool2d(x, kernel, stride, padding, ceil),
                        lambda x: torch.nn.functional.max_pool2d(x, kernel, stride, padding, ceil_mode=ceil),
                        [x], dtype, seed=seed)
-    _, ours = F.max_pool2d(mg.Tensor(x), kernel, stride, padding, ceil, return_indices=True)
+    _, ours = F.max_pool2d(tensor(x), kernel, stride, padding, ceil, return_indices=True)
     _, theirs = torch.nn.functional.max_pool2d(torch.tensor(x), kernel, stride, padding, ceil_mode=ceil,
                                                return_indices=True)
     assert ours.dtype == np.int64 and not ours.requires_grad
@@ -79,7 +79,7 @@ def test_max_pool2d_ties_go_to_the_first_maximum(torch, case, seed):
     window order, and the whole window gradient goes there: torch's CPU rule, bit for bit."""
     shape, kernel, stride, padding, ceil = case
     x = np.random.default_rng(seed).integers(0, 3, shape).astype(np.float64)
-    t = mg.Tensor(x, requires_grad=True)
+    t = tensor(x, requires_grad=True)
     y, indices = F.max_pool2d(t, kernel, stride, padding, ceil, return_indices=True)
     g = np.random.default_rng(seed + 1).standard_normal(y.shape)
     y.backward(g)
@@ -87,33 +87,33 @@ def test_max_pool2d_ties_go_to_the_first_maximum(torch, case, seed):
     yt, it = torch.nn.functional.max_pool2d(xt, kernel, stride, padding, ceil_mode=ceil, return_indices=True)
     yt.backward(torch.tensor(g))
     np.testing.assert_array_equal(indices.numpy(), it.numpy())
-    np.testing.assert_allclose(t.grad, xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(host(t.grad), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_max_pool2d_ties_by_hand():
-    x = mg.Tensor(np.ones((1, 1, 2, 4)), requires_grad=True)
+    x = tensor(np.ones((1, 1, 2, 4)), requires_grad=True)
     y, indices = F.max_pool2d(x, 2, return_indices=True)
     y.backward(np.array([[[[1.0, 2.0]]]]))
     np.testing.assert_array_equal(indices.numpy(), [[[[0, 2]]]])
-    np.testing.assert_array_equal(x.grad, [[[[1, 0, 2, 0], [0, 0, 0, 0]]]])
+    np.testing.assert_array_equal(host(x.grad), [[[[1, 0, 2, 0], [0, 0, 0, 0]]]])
 
 
 def test_max_pool2d_overlapping_windows_sum_and_padding_never_wins():
-    x = mg.Tensor(np.array([[[[-5.0, -1.0, -7.0]]]]), requires_grad=True)
+    x = tensor(np.array([[[[-5.0, -1.0, -7.0]]]]), requires_grad=True)
     y = F.max_pool2d(x, (1, 3), stride=1, padding=(0, 1))
-    np.testing.assert_array_equal(y.data, [[[[-1.0, -1.0, -1.0]]]])
+    np.testing.assert_array_equal(y.numpy(), [[[[-1.0, -1.0, -1.0]]]])
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad, [[[[0.0, 3.0, 0.0]]]])
+    np.testing.assert_array_equal(host(x.grad), [[[[0.0, 3.0, 0.0]]]])
 
 
 def test_ceil_mode_window_must_start_inside_input_or_left_padding():
     # W=5, k=2, s=2, p=1: ceil((5 + 2 - 2) / 2) + 1 = 4 windows, but the 4th would start at
     # 3 * 2 - 1 = 5, past the input and its left padding, so torch keeps 3
-    x = mg.Tensor(np.arange(5.0).reshape(1, 1, 1, 5))
+    x = tensor(np.arange(5.0).reshape(1, 1, 1, 5))
     assert F.max_pool2d(x, (1, 2), (1, 2), (0, 1), ceil_mode=True).shape == (1, 1, 1, 3)
     assert F.max_pool2d(x, (1, 2), (1, 2), 0, ceil_mode=True).shape == (1, 1, 1, 3)
     assert F.max_pool2d(x, (1, 2), (1, 2), 0, ceil_mode=False).shape == (1, 1, 1, 2)
-    np.testing.assert_array_equal(F.avg_pool2d(x, (1, 2), (1, 2), 0, ceil_mode=True).data,
+    np.testing.assert_array_equal(F.avg_pool2d(x, (1, 2), (1, 2), 0, ceil_mode=True).numpy(),
                                   [[[[0.5, 2.5, 4.0]]]])
 
 
@@ -147,18 +147,18 @@ def test_adaptive_fast_path_equals_bin_matrices(monkeypatch, dtype, blocks, seed
     results = []
     for fast in (True, False):
         monkeypatch.setattr(pooling, "FAST_PATHS", fast)
-        t = mg.Tensor(x, requires_grad=True)
+        t = tensor(x, requires_grad=True)
         y = F.adaptive_avg_pool2d(t, (oh, ow))
         y.backward(g)
         assert y.dtype == t.grad.dtype == np.dtype(dtype)
-        results.append((y.data, t.grad))
+        results.append((y.numpy(), host(t.grad)))
     rtol = 1e-12 if dtype == "float64" else 1e-6
     assert_close(results[0][0], results[1][0], rtol, "forward")
     assert_close(results[0][1], results[1][1], rtol, "gradient")
 
 
 def test_pooling_keeps_float32():
-    x = mg.Tensor(randn(0, (1, 2, 7, 7)).astype(np.float32), requires_grad=True)
+    x = tensor(randn(0, (1, 2, 7, 7)).astype(np.float32), requires_grad=True)
     for fn in (lambda t: F.max_pool2d(t, 3, 2, 1, True), lambda t: F.avg_pool2d(t, 3, 2, 1, True),
                lambda t: F.adaptive_avg_pool2d(t, 3), lambda t: F.adaptive_avg_pool2d(t, 7)):
         x.grad = None
@@ -177,13 +177,13 @@ def test_pooling_keeps_float32():
 ])
 def test_pooling_bad_input(call, error, match):
     with pytest.raises(error, match=match):
-        call(mg.Tensor(np.zeros((1, 2, 5, 5))))
+        call(tensor(np.zeros((1, 2, 5, 5))))
 
 
 def test_max_pool2d_nan_like_torch(torch):
     x = np.arange(32.0).reshape(1, 2, 4, 4)
     x[0, 0, 0, 1] = x[0, 0, 1, 0] = x[0, 1, 3, 3] = np.nan
-    y, indices = F.max_pool2d(mg.Tensor(x), 2, return_indices=True)
+    y, indices = F.max_pool2d(tensor(x), 2, return_indices=True)
     yt, it = torch.nn.functional.max_pool2d(torch.tensor(x), 2, return_indices=True)
     np.testing.assert_array_equal(y.numpy(), yt.numpy())
     np.testing.assert_array_equal(indices.numpy(), it.numpy())
