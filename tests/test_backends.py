@@ -92,6 +92,8 @@ def test_conv2d_forward_backward_on_cupy_matches_numpy():
 def test_mixing_real_numpy_and_cupy_tensors_raises():
     with pytest.raises(TypeError, match=r"numpy tensor but input 1 is a cupy tensor; move one with"):
         mg.Tensor(np.ones(2)) + mg.Tensor(np.ones(2), backend="cupy")
+    with pytest.raises(TypeError, match=r"batch_norm: running_mean is a numpy array but input x is a cupy tensor"):
+        F.batch_norm(mg.Tensor(np.ones((2, 3)), backend="cupy"), np.zeros(3), np.ones(3), training=True)
 
 
 @needs_cupy

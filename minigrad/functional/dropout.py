@@ -1,6 +1,7 @@
 """Dropout (Srivastava et al. 2014), in its inverted form."""
 from __future__ import annotations
 
+import backends
 from minigrad.function import Function
 
 
@@ -15,7 +16,9 @@ class Dropout(Function):
         self.p, self.rng = p, rng
 
     def forward(self, x):
-        keep = self.rng.random(x.shape, dtype=x.dtype) >= self.p
+        # a generator of the other backend (a NumPy one for a CuPy tensor) draws there; copy over
+        u = backends.backend_of(x).asarray(self.rng.random(x.shape, dtype=x.dtype))
+        keep = u >= self.p
         scale = 1 / (1 - self.p) if self.p < 1 else 0.0
         self.mask = keep * x.dtype.type(scale)
         return x * self.mask
@@ -29,7 +32,9 @@ def dropout(x, p=0.5, training=True, rng=None):
     return ``x`` unchanged otherwise.
 
     ``rng`` is a backend generator (``x.backend.rng(seed)``) or an int seed; the same seed
-    gives the same mask. None draws fresh entropy.
+    gives the same mask on the same backend (CuPy's generator draws other numbers than
+    NumPy's; pass a NumPy generator to get NumPy's mask on the GPU too). None draws fresh
+    entropy.
     """
     if not 0 <= p <= 1:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")

@@ -18,6 +18,7 @@ the axes gamma and beta were broadcast along.
 """
 from __future__ import annotations
 
+import backends
 from backends import get_array_module
 from minigrad.function import Function, sum_to
 
@@ -145,6 +146,11 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     if training and x.size // c < 2:
         raise ValueError(f"batch_norm: training needs more than one value per channel, input has shape "
                          f"{tuple(x.shape)}; use a larger batch or eval mode")
+    for label, array in (("running_mean", running_mean), ("running_var", running_var)):
+        if array is not None and backends.backend_of(array) is not x.backend:
+            raise TypeError(f"batch_norm: {label} is a {backends.backend_of(array).name} array but input x is a "
+                            f"{x.backend.name} tensor; the running statistics are updated in place, so create "
+                            f"them on the input's backend (x.backend.asarray(array))")
     return BatchNorm(running_mean, running_var, training, momentum, eps)(x, weight, bias)
 
 

@@ -6,6 +6,9 @@ in this folder; pytest puts the folder on sys.path because it has no __init__.py
   backward (with one random cotangent), in float64 (1e-10) or float32 (1e-5). "Relative"
   means max |ours - torch| <= rtol * max |torch| over the whole array, which is robust to
   elements that happen to be near zero.
+* :func:`tensor`, :func:`backend_array`, :func:`host`: tensors and arrays on the backend the
+  suite runs on (``MINIGRAD_BACKEND``, so a CuPy run checks the CuPy code paths), and arrays
+  back on the host for NumPy's assertions.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import numpy as np
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+import backends
 import minigrad as mg
 from minigrad.gradcheck import gradcheck
 
@@ -36,15 +40,33 @@ def randn(seed, *shapes, away_from_zero=False):
     return out if len(out) > 1 else out[0]
 
 
+def tensor(data, requires_grad=False):
+    """``data`` as a tensor on the backend the suite runs on (``backends.current()``)."""
+    return mg.Tensor(data, requires_grad=requires_grad, backend=backends.current())
+
+
+def backend_array(array):
+    """A copy of ``array`` on the backend the suite runs on, as a raw array (batch_norm's
+    running statistics)."""
+    return backends.current().xp.array(array)
+
+
+def host(array):
+    """A tensor or a NumPy/CuPy array as a NumPy array."""
+    if isinstance(array, mg.Tensor):
+        return array.numpy()
+    return backends.backend_of(array).to_numpy(array)
+
+
 def check_grad(fn, *arrays, **tolerances):
     """Finite-difference check of ``fn`` at float64 copies of ``arrays`` (all differentiated)."""
-    inputs = [mg.Tensor(np.array(a, dtype=np.float64), requires_grad=True) for a in arrays]
+    inputs = [tensor(np.array(a, dtype=np.float64), requires_grad=True) for a in arrays]
     assert gradcheck(fn, inputs, **tolerances)
 
 
 def assert_close(got, want, rtol, what, floor=0.0):
     """max |got - want| <= rtol * max(max |want|, floor)."""
-    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    got, want = host(got).astype(np.float64), host(want).astype(np.float64)
     assert got.shape == want.shape, f"{what}: shape {got.shape} != torch's {want.shape}"
     scale = np.abs(want).max(initial=floor)
     error = np.abs(got - want).max(initial=0.0)
@@ -69,7 +91,7 @@ def compare_with_torch(torch, fn, torch_fn, arrays, dtype, seed=0, grad=None, gr
     arrays = [np.asarray(a) for a in arrays]
     grad = [a.dtype.kind == "f" for a in arrays] if grad is None else grad
     arrays = [a.astype(dtype) if a.dtype.kind == "f" else a for a in arrays]
-    ours = [mg.Tensor(a.copy(), requires_grad=g) for a, g in zip(arrays, grad)]
+    ours = [tensor(a.copy(), requires_grad=g) for a, g in zip(arrays, grad)]
     theirs = [torch.tensor(a, requires_grad=g) for a, g in zip(arrays, grad)]
     y, yt = fn(*ours), torch_fn(*theirs)
     assert y.dtype == np.dtype(dtype), f"output dtype {y.dtype}, expected {dtype}"

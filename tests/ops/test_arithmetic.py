@@ -6,9 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
-import minigrad as mg
 from minigrad import functional as F
-from nonspatial_checks import DTYPES, FEW, FEWER, check_grad, compare_with_torch, randn, seeds
+from nonspatial_checks import DTYPES, FEW, FEWER, check_grad, compare_with_torch, randn, seeds, tensor
 
 BINARY = {"add": (F.add, lambda a, b: a + b), "sub": (F.sub, lambda a, b: a - b),
           "mul": (F.mul, lambda a, b: a * b), "div": (F.div, lambda a, b: a / b)}
@@ -31,7 +30,7 @@ def test_binary_with_python_numbers(name):
     x = randn(1, (2, 3), away_from_zero=True)
     check_grad(lambda t: fn(t, 2.5), x)
     check_grad(lambda t: fn(-1.5, t), x)
-    assert fn(mg.Tensor(x.astype(np.float32)), 2.5).dtype == np.float32
+    assert fn(tensor(x.astype(np.float32)), 2.5).dtype == np.float32
 
 
 def test_operators_build_the_same_graph():
@@ -84,27 +83,27 @@ def test_pow_and_neg_match_torch(torch, dtype, exponent):
 
 
 def test_numpy_scalar_exponent_keeps_float32():
-    x = mg.Tensor(np.ones(3, dtype=np.float32))
+    x = tensor(np.ones(3, dtype=np.float32))
     assert F.pow(x, np.float64(2.0)).dtype == np.float32
 
 
 @pytest.mark.parametrize("name", sorted(BINARY))
 def test_binary_shape_mismatch_raises(name):
-    a, b = mg.Tensor(np.ones((2, 3))), mg.Tensor(np.ones((4,)))
+    a, b = tensor(np.ones((2, 3))), tensor(np.ones((4,)))
     with pytest.raises(ValueError, match=rf"{name}: shapes \(2, 3\) and \(4,\) cannot be broadcast"):
         BINARY[name][0](a, b)
 
 
 def test_matmul_errors_name_both_shapes():
     with pytest.raises(ValueError, match=r"matmul: the inner dimensions of a \(2, 3\) and b \(4, 5\) differ"):
-        F.matmul(mg.Tensor(np.ones((2, 3))), mg.Tensor(np.ones((4, 5))))
+        F.matmul(tensor(np.ones((2, 3))), tensor(np.ones((4, 5))))
     with pytest.raises(ValueError, match=r"matmul: the batch dimensions \(2,\) .* and \(3,\) .*cannot be broadcast"):
-        F.matmul(mg.Tensor(np.ones((2, 3, 4))), mg.Tensor(np.ones((3, 4, 5))))
+        F.matmul(tensor(np.ones((2, 3, 4))), tensor(np.ones((3, 4, 5))))
     with pytest.raises(ValueError, match="matmul: operands must have at least one dimension"):
-        F.matmul(mg.Tensor(np.ones(3)), mg.Tensor(np.float64(2.0)))
+        F.matmul(tensor(np.ones(3)), tensor(np.float64(2.0)))
 
 
 def test_pow_refuses_a_tensor_exponent():
-    x = mg.Tensor(np.ones(2))
+    x = tensor(np.ones(2))
     with pytest.raises(TypeError, match="pow: the exponent must be a Python number"):
         F.pow(x, x)

@@ -6,12 +6,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import minigrad as mg
 import minigrad.functional.conv as conv
 import minigrad.functional.gemm as gemm_module
 from minigrad import functional as F
 from minigrad.functional.im2col import col2im, im2col
-from nonspatial_checks import DTYPES, FEW, FEWER, assert_close, check_grad, compare_with_torch, randn, seeds
+from nonspatial_checks import DTYPES, FEW, FEWER, assert_close, check_grad, compare_with_torch, randn, seeds, tensor
 
 # the `path` fixture sets module state once per test; every drawn example runs under it
 FEW = settings(FEW, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -140,18 +139,18 @@ def test_frozen_weights_skip_the_weight_gradient(path, monkeypatch):
         raise AssertionError("weight gradient computed for a frozen weight")
 
     monkeypatch.setattr(conv, "weight_grad", fail)
-    x = mg.Tensor(randn(0, (1, 3, 6, 6)).astype(np.float32), requires_grad=True)
-    w, b = (mg.Tensor(a.astype(np.float32)) for a in randn(1, (4, 3, 3, 3), (4,)))
+    x = tensor(randn(0, (1, 3, 6, 6)).astype(np.float32), requires_grad=True)
+    w, b = (tensor(a.astype(np.float32)) for a in randn(1, (4, 3, 3, 3), (4,)))
     F.conv2d(x, w, b, padding=1).sum().backward()
     assert w.grad is None and b.grad is None and x.grad.dtype == np.float32
-    y = F.conv_transpose2d(x, mg.Tensor(randn(2, (3, 2, 3, 3)).astype(np.float32)), stride=2)
+    y = F.conv_transpose2d(x, tensor(randn(2, (3, 2, 3, 3)).astype(np.float32)), stride=2)
     y.sum().backward()
 
 
 def test_default_paths_keep_float32():
-    x = mg.Tensor(randn(0, (1, 16, 64, 64)).astype(np.float32), requires_grad=True)
+    x = tensor(randn(0, (1, 16, 64, 64)).astype(np.float32), requires_grad=True)
     assert conv.shifted_applies(x.data, conv.Geometry((1, 1), (1, 1), (1, 1)))
-    w = mg.Tensor(randn(1, (8, 16, 3, 3)).astype(np.float32), requires_grad=True)
+    w = tensor(randn(1, (8, 16, 3, 3)).astype(np.float32), requires_grad=True)
     y = F.conv2d(x, w, padding=1)
     y.backward(np.ones(y.shape, np.float32))
     assert y.dtype == x.grad.dtype == w.grad.dtype == np.float32
@@ -170,21 +169,21 @@ def test_default_paths_keep_float32():
     ((1, 3, 5, 5), (4, 3, 3, 3), {"padding": -1}, r"conv2d: padding must be >= 0"),
 ])
 def test_conv2d_bad_input(x_shape, w_shape, kwargs, match):
-    x, w = mg.Tensor(np.zeros(x_shape)), mg.Tensor(np.zeros(w_shape))
+    x, w = tensor(np.zeros(x_shape)), tensor(np.zeros(w_shape))
     with pytest.raises(ValueError, match=match):
         F.conv2d(x, w, **kwargs)
 
 
 def test_conv_bad_bias_dtype_and_transpose_channels():
-    x, w = mg.Tensor(np.zeros((1, 3, 5, 5))), mg.Tensor(np.zeros((4, 3, 3, 3)))
+    x, w = tensor(np.zeros((1, 3, 5, 5))), tensor(np.zeros((4, 3, 3, 3)))
     with pytest.raises(ValueError, match=r"conv2d: bias has shape \(3,\), expected \(4,\)"):
-        F.conv2d(x, w, mg.Tensor(np.zeros(3)))
+        F.conv2d(x, w, tensor(np.zeros(3)))
     with pytest.raises(TypeError, match="conv2d: input x is float32 but weight is float64"):
-        F.conv2d(mg.Tensor(np.zeros((1, 3, 5, 5), np.float32)), w)
+        F.conv2d(tensor(np.zeros((1, 3, 5, 5), np.float32)), w)
     with pytest.raises(ValueError, match=r"conv_transpose2d: weight of shape \(4, 3, 3, 3\) .* expects 4"):
         F.conv_transpose2d(x, w)
     with pytest.raises(ValueError, match="conv_transpose2d: output_padding"):
-        F.conv_transpose2d(x, mg.Tensor(np.zeros((3, 2, 3, 3))), stride=2, output_padding=2)
+        F.conv_transpose2d(x, tensor(np.zeros((3, 2, 3, 3))), stride=2, output_padding=2)
 
 
 @pytest.mark.parametrize("use_cblas", [True, False])

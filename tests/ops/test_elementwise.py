@@ -6,9 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
 
-import minigrad as mg
 from minigrad import functional as F
-from nonspatial_checks import DTYPES, FEW, FEWER, check_grad, compare_with_torch, randn, seeds
+from nonspatial_checks import DTYPES, FEW, FEWER, check_grad, compare_with_torch, host, randn, seeds, tensor
 
 # name: (minigrad function, torch function name, whether the input must be positive)
 UNARY = {"exp": (F.exp, "exp", False), "log": (F.log, "log", True), "sqrt": (F.sqrt, "sqrt", True),
@@ -78,21 +77,21 @@ def test_kinks_match_torch(torch, dtype):
 
 
 def test_sigmoid_is_stable_for_large_inputs():
-    x = mg.Tensor(np.array([-1000.0, 0.0, 1000.0], dtype=np.float32), requires_grad=True)
+    x = tensor(np.array([-1000.0, 0.0, 1000.0], dtype=np.float32), requires_grad=True)
     y = F.sigmoid(x)
     np.testing.assert_array_equal(y.numpy(), [0.0, 0.5, 1.0])
     y.sum().backward()
-    assert np.isfinite(x.grad).all() and y.dtype == np.float32
+    assert np.isfinite(host(x.grad)).all() and y.dtype == np.float32
 
 
 def test_sigmoid_of_integers_is_float():
-    np.testing.assert_allclose(F.sigmoid(mg.Tensor(np.array([0, 2]))).numpy(), [0.5, 1 / (1 + np.exp(-2))])
+    np.testing.assert_allclose(F.sigmoid(tensor(np.array([0, 2]))).numpy(), [0.5, 1 / (1 + np.exp(-2))])
 
 
 def test_clip_keeps_float32_with_numpy_bounds():
-    assert F.clip(mg.Tensor(np.ones(2, dtype=np.float32)), np.float64(0.0), np.float64(0.5)).dtype == np.float32
+    assert F.clip(tensor(np.ones(2, dtype=np.float32)), np.float64(0.0), np.float64(0.5)).dtype == np.float32
 
 
 def test_clip_needs_a_bound():
     with pytest.raises(ValueError, match="clip: give low, high or both"):
-        F.clip(mg.Tensor(np.ones(2)))
+        F.clip(tensor(np.ones(2)))

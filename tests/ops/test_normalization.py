@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import minigrad as mg
 from minigrad import functional as F
 from minigrad import nn
-from nonspatial_checks import DTYPES, FEW, FEWER, assert_close, check_grad, compare_with_torch, randn, seeds
+from nonspatial_checks import (DTYPES, FEW, FEWER, assert_close, backend_array, check_grad, compare_with_torch, host,
+                               randn, seeds, tensor)
 
 
 @st.composite
@@ -42,7 +42,8 @@ def test_batch_norm_gradcheck(shape, affine, training, seed, momentum):
 
     def fn(x, *params):
         # fresh copies: training updates the running statistics in place on every call
-        return F.batch_norm(x, mean.copy(), var.copy(), *params, training=training, momentum=momentum)
+        return F.batch_norm(x, backend_array(mean), backend_array(var), *params, training=training,
+                            momentum=momentum)
     if affine:
         check_grad(fn, x, w, b)
     else:
@@ -52,7 +53,7 @@ def test_batch_norm_gradcheck(shape, affine, training, seed, momentum):
 def test_batch_norm_without_running_statistics_uses_the_batch():
     x = randn(1, (4, 2, 3))
     check_grad(lambda t: F.batch_norm(t, None, None, training=False), x)
-    y = F.batch_norm(mg.Tensor(x), None, None).numpy()
+    y = F.batch_norm(tensor(x), None, None).numpy()
     np.testing.assert_allclose(y.mean(axis=(0, 2)), 0, atol=1e-12)
 
 
@@ -64,32 +65,33 @@ def test_batch_norm_and_running_statistics_match_torch(torch, dtype, training, s
     x, w, b, mean, var = _batch_norm_case(seed, shape)
     options = dict(training=training, momentum=momentum, eps=1e-3)
     compare_with_torch(
-        torch, lambda *t: F.batch_norm(t[0], mean.astype(dtype), var.astype(dtype), *t[1:], **options),
+        torch, lambda *t: F.batch_norm(t[0], backend_array(mean.astype(dtype)), backend_array(var.astype(dtype)),
+                                       *t[1:], **options),
         lambda *t: torch.nn.functional.batch_norm(t[0], torch.tensor(mean).to(t[0].dtype),
                                                   torch.tensor(var).to(t[0].dtype), *t[1:], **options),
         [x, w, b], dtype, seed, grad_scale=_term_scale(x, w, [0, *range(2, len(shape))], 1e-3))
-    ours = [mean.astype(dtype), var.astype(dtype)]
-    theirs = [torch.tensor(a) for a in ours]
-    F.batch_norm(mg.Tensor(x.astype(dtype)), *ours, **options)
+    ours = [backend_array(mean.astype(dtype)), backend_array(var.astype(dtype))]
+    theirs = [torch.tensor(host(a)) for a in ours]
+    F.batch_norm(tensor(x.astype(dtype)), *ours, **options)
     torch.nn.functional.batch_norm(torch.tensor(x.astype(dtype)), *theirs, **options)
     for label, got, want in zip(("running_mean", "running_var"), ours, theirs):
         assert got.dtype == np.dtype(dtype)
         assert_close(got, want.numpy(), 1e-10 if dtype == "float64" else 1e-5, label)
     if not training:
-        np.testing.assert_array_equal(ours[0], mean.astype(dtype))
+        np.testing.assert_array_equal(host(ours[0]), mean.astype(dtype))
 
 
 def test_batch_norm_module_updates_its_buffers_in_place_like_torch(torch):
     x = randn(3, (4, 2, 3, 3)).astype(np.float32)
     ours, theirs = nn.BatchNorm2d(2, momentum=0.3), torch.nn.BatchNorm2d(2, momentum=0.3)
     for _ in range(3):
-        ours(mg.Tensor(x))
+        ours(tensor(x))
         theirs(torch.tensor(x))
     assert_close(ours.running_mean.numpy(), theirs.running_mean.numpy(), 1e-5, "running_mean")
     assert_close(ours.running_var.numpy(), theirs.running_var.numpy(), 1e-5, "running_var")
     ours.eval()
     theirs.eval()
-    assert_close(ours(mg.Tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(), 1e-5, "eval output")
+    assert_close(ours(tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(), 1e-5, "eval output")
 
 
 @st.composite
@@ -146,17 +148,16 @@ def test_instance_norm_matches_torch(torch, dtype, case, seed):
 def test_conditional_instance_norm_mixes_style_parameters():
     layer = nn.ConditionalInstanceNorm2d(2, num_styles=3)
     rng = np.random.default_rng(0)
-    layer.weight.data[...] = rng.standard_normal((3, 2))
-    layer.bias.data[...] = rng.standard_normal((3, 2))
-    x = mg.Tensor(rng.standard_normal((2, 2, 3, 3)).astype(np.float32))
+    layer.load_state_dict({"weight": rng.standard_normal((3, 2)), "bias": rng.standard_normal((3, 2))})
+    x = tensor(rng.standard_normal((2, 2, 3, 3)).astype(np.float32))
     by_index = layer(x, np.array([2, 0])).numpy()
     for i, s in enumerate([2, 0]):
-        single = F.instance_norm(x[i:i + 1], mg.Tensor(layer.weight.data[s]), mg.Tensor(layer.bias.data[s]))
+        single = F.instance_norm(x[i:i + 1], tensor(layer.weight.data[s]), tensor(layer.bias.data[s]))
         np.testing.assert_allclose(by_index[i:i + 1], single.numpy(), rtol=1e-6)
     mix = np.array([[0.5, 0.5, 0.0], [0.0, 0.25, 0.75]], dtype=np.float32)
-    mixed = layer(x, mg.Tensor(mix)).numpy()
-    weights, biases = mix @ layer.weight.data, mix @ layer.bias.data
-    np.testing.assert_allclose(mixed, F.instance_norm(x, mg.Tensor(weights), mg.Tensor(biases)).numpy(), rtol=1e-6)
+    mixed = layer(x, tensor(mix)).numpy()
+    weights, biases = mix @ layer.weight.numpy(), mix @ layer.bias.numpy()
+    np.testing.assert_allclose(mixed, F.instance_norm(x, tensor(weights), tensor(biases)).numpy(), rtol=1e-6)
 
 
 @st.composite
@@ -192,23 +193,23 @@ def test_local_response_norm_is_caffe_alexnet_lrn():
     for c in range(7):
         window = a[:, max(0, c - n // 2):min(7, c + n // 2 + 1)]
         want[:, c] = a[:, c] / (k + alpha / n * (window ** 2).sum(axis=1)) ** beta
-    np.testing.assert_allclose(F.local_response_norm(mg.Tensor(a), n, alpha, beta, k).numpy(), want, rtol=1e-13)
+    np.testing.assert_allclose(F.local_response_norm(tensor(a), n, alpha, beta, k).numpy(), want, rtol=1e-13)
 
 
 def test_normalization_errors():
-    x = mg.Tensor(np.zeros((2, 3, 4, 4)))
+    x = tensor(np.zeros((2, 3, 4, 4)))
     with pytest.raises(ValueError, match=r"batch_norm: running_mean has shape \(4,\) but input \(2, 3, 4, 4\) needs \(3,\)"):
         F.batch_norm(x, np.zeros(4), np.ones(4))
     with pytest.raises(ValueError, match=r"batch_norm: weight has shape \(2,\)"):
-        F.batch_norm(x, np.zeros(3), np.ones(3), weight=mg.Tensor(np.ones(2)))
+        F.batch_norm(x, np.zeros(3), np.ones(3), weight=tensor(np.ones(2)))
     with pytest.raises(ValueError, match="batch_norm: training needs more than one value per channel"):
-        F.batch_norm(mg.Tensor(np.zeros((1, 3))), np.zeros(3), np.ones(3), training=True)
+        F.batch_norm(tensor(np.zeros((1, 3))), np.zeros(3), np.ones(3), training=True)
     with pytest.raises(ValueError, match="batch_norm: give both running_mean and running_var"):
         F.batch_norm(x, np.zeros(3), None)
     with pytest.raises(ValueError, match=r"instance_norm: weight has shape \(3, 3\) but input \(2, 3, 4, 4\) "
                                          r"needs \(3,\) or \(2, 3\)"):
-        F.instance_norm(x, mg.Tensor(np.ones((3, 3))))
+        F.instance_norm(x, tensor(np.ones((3, 3))))
     with pytest.raises(ValueError, match=r"instance_norm: input must be \(N, C, H, W\)"):
-        F.instance_norm(mg.Tensor(np.zeros((2, 3))))
+        F.instance_norm(tensor(np.zeros((2, 3))))
     with pytest.raises(ValueError, match="local_response_norm: size must be a positive int, got 0"):
         F.local_response_norm(x, 0)

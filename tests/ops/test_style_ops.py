@@ -5,9 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import minigrad as mg
 from minigrad import functional as F
-from nonspatial_checks import DTYPES, FEW, FEWER, check_grad, compare_with_torch, randn, seeds
+from nonspatial_checks import DTYPES, FEW, FEWER, check_grad, compare_with_torch, randn, seeds, tensor
 
 sides = st.integers(1, 3)
 
@@ -46,22 +45,22 @@ def test_gram_and_total_variation_match_torch(torch, dtype, n, c, h, w, seed):
 
 def test_gram_matrix_is_feature_correlation_over_positions():
     x = randn(3, (2, 3, 4, 5))
-    g = F.gram_matrix(mg.Tensor(x)).numpy()
+    g = F.gram_matrix(tensor(x)).numpy()
     for i in range(3):
         for j in range(3):
             np.testing.assert_allclose(g[:, i, j], (x[:, i] * x[:, j]).mean(axis=(1, 2)), rtol=1e-12)
-    assert F.gram_matrix(mg.Tensor(x.astype(np.float32))).dtype == np.float32
+    assert F.gram_matrix(tensor(x.astype(np.float32))).dtype == np.float32
 
 
 def test_total_variation_counts_each_neighbour_pair_once():
     x = np.array([[0.0, 1.0, 3.0], [2.0, 2.0, 2.0]])
     # horizontal: 1 + 4 + 0 + 0, vertical: 4 + 1 + 1
-    assert F.total_variation(mg.Tensor(x)).item() == 11.0
-    assert F.total_variation(mg.Tensor(np.full((1, 3, 4, 4), 7.0))).item() == 0.0
+    assert F.total_variation(tensor(x)).item() == 11.0
+    assert F.total_variation(tensor(np.full((1, 3, 4, 4), 7.0))).item() == 0.0
 
 
 def test_style_errors():
     with pytest.raises(ValueError, match=r"gram_matrix: features must have shape \(N, C, H, W\), got \(3, 4, 5\)"):
-        F.gram_matrix(mg.Tensor(np.zeros((3, 4, 5))))
+        F.gram_matrix(tensor(np.zeros((3, 4, 5))))
     with pytest.raises(ValueError, match=r"total_variation: x must have at least \(H, W\) axes, got shape \(5,\)"):
-        F.total_variation(mg.Tensor(np.zeros(5)))
+        F.total_variation(tensor(np.zeros(5)))
