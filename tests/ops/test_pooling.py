@@ -157,6 +157,26 @@ def test_adaptive_fast_path_equals_bin_matrices(monkeypatch, dtype, blocks, seed
     assert_close(results[0][1], results[1][1], rtol, "gradient")
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@FIXTURE_OK
+@given(case=pool_cases(), seed=seeds, ties=st.booleans())
+def test_max_pool2d_scatter_backward_equals_reference(monkeypatch, dtype, case, seed, ties):
+    shape, kernel, stride, padding, ceil = case
+    x = distinct(seed, shape)
+    if ties:  # few distinct values: many tied windows, which both paths must send to the first maximum
+        x = np.round(x / x.std() if x.std() > 0 else x)
+    x = x.astype(dtype)
+    results = []
+    for fast in (True, False):
+        monkeypatch.setattr(pooling, "FAST_PATHS", fast)
+        t = tensor(x, requires_grad=True)
+        y = F.max_pool2d(t, kernel, stride, padding, ceil)
+        y.backward(randn(seed + 1, y.shape).astype(dtype))
+        results.append(host(t.grad))
+    rtol = 1e-12 if dtype == "float64" else 1e-6
+    assert_close(results[0], results[1], rtol, "gradient")
+
+
 def test_pooling_keeps_float32():
     x = tensor(randn(0, (1, 2, 7, 7)).astype(np.float32), requires_grad=True)
     for fn in (lambda t: F.max_pool2d(t, 3, 2, 1, True), lambda t: F.avg_pool2d(t, 3, 2, 1, True),
