@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from importlib import metadata as _metadata
 
 import h5py
 import numpy as np
 
 from models import registry
+from models.atomic import atomic_path
 from models.network import CHANNEL_ORDERS
 
 FORMAT = "minigrad-weights"
@@ -101,8 +101,9 @@ def save_weights(path, state: dict, *, architecture: str, meta: dict) -> str:
     attributes go in ``meta["layer_attrs"]`` ({group: {attr: value}}).
 
     The file is written under a temporary name in the same folder, validated with
-    :func:`load_weights`, and only then moved to ``path`` (``os.replace``): a failure leaves
-    neither a partial file nor a changed ``path``. Returns ``path``.
+    :func:`load_weights`, and only then moved to ``path`` (:func:`models.atomic.atomic_path`,
+    mode ``0o666 & ~umask``): a failure leaves neither a partial file nor a changed ``path``.
+    Returns ``path``.
     """
     path = os.fspath(path)
     meta = dict(meta)
@@ -112,10 +113,7 @@ def save_weights(path, state: dict, *, architecture: str, meta: dict) -> str:
     attrs = {"format": FORMAT, "format_version": FORMAT_VERSION, "architecture": architecture,
              "converter_version": converter_version(), "num_classes": len(class_names)}
     attrs.update(meta)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part", dir=folder)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             for name, value in attrs.items():
                 f.attrs[name] = value
@@ -131,11 +129,6 @@ def save_weights(path, state: dict, *, architecture: str, meta: dict) -> str:
             if class_wnids is not None:
                 f.create_dataset("class_wnids", data=np.array(list(class_wnids), dtype=object), dtype=strings)
         validate(tmp, architecture, shown_path=path)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
     return path
 
 

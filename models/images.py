@@ -19,12 +19,12 @@ Mode conversions done by :func:`load_image`:
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from models.atomic import atomic_path
 
 __all__ = ["load_image", "save_image", "resize", "resize_shorter_side", "center_crop"]
 
@@ -130,18 +130,13 @@ def center_crop(img, size) -> np.ndarray:
     return img[top:top + h, left:left + w]
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def save_image(path, img) -> Path:
     """Write ``img`` (H, W[, 3]) with values in [0, 1] to ``path``; the format follows the suffix.
 
     Values are clipped to [0, 1] and rounded to 8 bits. The file is written under a temporary name
-    in the same folder and then renamed with ``os.replace``, so an existing file is never left
-    half-written. Missing parent folders are created. Returns the path.
+    in the same folder and then renamed with ``os.replace`` (:func:`models.atomic.atomic_path`,
+    normal file mode), so an existing file is never left half-written. Missing parent folders
+    are created. Returns the path.
     """
     img = _check_image("save_image", img)
     if img.ndim == 3 and img.shape[2] == 1:
@@ -154,14 +149,6 @@ def save_image(path, img) -> Path:
         raise ValueError(f"save_image: cannot tell the image format from {str(path)!r}; "
                          f"use a suffix such as .png or .jpg")
     pixels = np.round(np.clip(img.astype(np.float32, copy=False), 0.0, 1.0) * 255.0).astype(np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            Image.fromarray(pixels).save(f, format=fmt)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        Image.fromarray(pixels).save(tmp, format=fmt)
     return path

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from models.atomic import write_files_atomically
 
 __all__ = ["Result", "to_jsonable", "write_files_atomically"]
 
@@ -50,25 +50,6 @@ def _png_bytes(picture: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(picture).save(buf, format="PNG")
     return buf.getvalue()
-
-
-def write_files_atomically(files: dict[Path, bytes]) -> None:
-    """Write each ``path: content`` to a temporary file beside it, then rename them all; on any
-    error before the renames, remove the temporaries and leave the targets untouched."""
-    temps = {}
-    try:
-        for path, content in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
-            with open(tmp, "xb") as f:  # exclusive create; normal permissions (umask)
-                temps[path] = tmp
-                f.write(content)
-    except BaseException:
-        for tmp in temps.values():
-            tmp.unlink(missing_ok=True)
-        raise
-    for path, tmp in temps.items():
-        os.replace(tmp, path)
 
 
 @dataclass
