@@ -3,11 +3,18 @@
 * :func:`build` ``(name, seed=0)``: a registered architecture with random weights;
 * :func:`load` ``(name_or_path)``: weights from a validated HDF5 file (ours, spec section 5);
 * :func:`list`: what is registered and whether its weights are present;
-* :func:`describe` ``(path)``: what ``minigrad weights info`` prints;
+* :func:`describe` ``(path)``: what ``minigrad weights info`` prints (with any extra root
+  attributes of the file, such as how it was trained, under "metadata:");
 * :func:`save` ``(network, path)``: write a network's weights in our layout.
 
 Weight files for the big ImageNet models live in ``$MINIGRAD_HOME`` (default
 ``~/.cache/minigrad``) as ``<name>.h5``; ``minigrad weights fetch NAME`` puts them there.
+
+A loaded network's ``metadata`` holds every root attribute of its file as Python values: the
+required ones (architecture, source, preprocessing, ``num_classes``) and any extra ones (for
+``mnist_cnn``: ``training_command``, ``training_seed``, ``training_duration_s``,
+``held_out_accuracy``, ``held_out_note``). A headless architecture (``vgg16_features``) has
+no classes: ``class_names == []`` and ``metadata["num_classes"] == 0``.
 """
 from __future__ import annotations
 
@@ -18,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 import backends
-from models import registry
+from models import hdf5_weights, registry
 from models.hdf5_weights import WeightsValidationError, expected_shapes, load_weights, save_weights
 from models.network import Network, Preprocessing
 from models.registry import ArchitectureSpec, get_spec, names, register
@@ -172,8 +179,14 @@ def describe(path) -> str:
         f"preprocessing:   {prep.describe()}",
         f"classes:         {_classes_text(names_)}",
         f"parameters:      {sum(int(a.size) for a in state.values()):,}",
-        "layers:",
     ]
+    extra = {k: v for k, v in meta.items() if k not in hdf5_weights.ROOT_ATTRS
+             and k not in ("class_names", "class_wnids")}
+    if extra:
+        lines.append("metadata:")
+        width = max(len(k) for k in extra)
+        lines += [f"  {k:<{width}}  {v}" for k, v in extra.items()]
+    lines.append("layers:")
     width = max(len(k) for k in state)
     for key, array in state.items():
         layer = key.rpartition(".")[0]

@@ -144,7 +144,8 @@ def _to_host(array):
 def load_weights(path, architecture: str | None = None):
     """Validate the weights file at ``path`` (every check of spec section 5.4) and return
     ``(state, meta)``: state key -> float32 array, and the root attributes as Python values
-    plus ``class_names`` (and ``class_wnids`` when present).
+    (the required ones and any extra ones, see :func:`extra_attrs`) plus ``class_names`` (and
+    ``class_wnids`` when present).
 
     Raises :class:`WeightsValidationError` listing every problem, or FileNotFoundError.
     """
@@ -168,6 +169,7 @@ def _read(path, architecture, shown, keep):
         attrs = _check_root(f, architecture, problems)
         state = _check_weights(f, attrs.get("architecture"), problems, keep)
         meta = _check_class_names(f, attrs, problems)
+        extra = extra_attrs(f)
     if problems:
         problems.sort(key=lambda p: p[0])
         lines = "\n".join(f"  {msg}" for _, msg in problems)
@@ -175,7 +177,25 @@ def _read(path, architecture, shown, keep):
             f"weights file '{shown}' failed validation ({len(problems)} problems):\n{lines}",
             [msg for _, msg in problems])
     meta.update(attrs)
+    meta.update(extra)
     return state, meta
+
+
+def extra_attrs(f) -> dict:
+    """The root attributes beyond the required ones (e.g. how the weights were trained:
+    ``training_command``, ``held_out_accuracy``), as plain Python values (str, int, float,
+    lists), in the file's order."""
+    return {name: _plain(value) for name, value in f.attrs.items() if name not in ROOT_ATTRS}
+
+
+def _plain(value):
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()] if value.ndim else _plain(value.item())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def _attr_value(value, kind):

@@ -55,6 +55,36 @@ def test_round_trip(valid, net):
     assert loaded.weights_sha256 == models.file_sha256(valid)
 
 
+def test_extra_root_attributes_reach_the_network_and_info(valid, capsys):
+    with h5py.File(valid, "r+") as f:
+        f.attrs.update({"training_command": "minigrad train mnist --seed 4", "training_seed": np.int64(4),
+                        "held_out_accuracy": 0.5, "notes_list": np.array([1.5, 2.0])})
+    _, meta = load_weights(valid)
+    net = models.load(valid)
+    for m in (meta, net.metadata):
+        assert (m["training_command"], m["training_seed"], m["held_out_accuracy"], m["notes_list"]) == (
+            "minigrad train mnist --seed 4", 4, 0.5, [1.5, 2.0])
+        assert type(m["training_seed"]) is int and m["architecture"] == ARCH
+    assert set(list(net.metadata)[-4:]) == {"training_command", "training_seed", "held_out_accuracy", "notes_list"}
+    from visualize.cli import main as cli_main
+    assert cli_main(["weights", "info", str(valid)]) == 0
+    out = capsys.readouterr().out
+    assert "\n  training_command   minigrad train mnist --seed 4\n" in out and "\n  notes_list         [1.5, 2.0]\n" in out
+    assert out.index("parameters:") < out.index("\nmetadata:\n  held_out_accuracy  0.5\n") < out.index("layers:")
+
+
+def test_shipped_mnist_cnn_says_how_it_was_trained(capsys):
+    meta = models.load("mnist_cnn").metadata
+    assert meta["training_command"].startswith("minigrad train mnist") and isinstance(meta["training_seed"], int)
+    assert meta["training_duration_s"] > 0 and meta["held_out_accuracy"] >= 0.985
+    assert "last 2,000" in meta["held_out_note"] and "first 8,000" in meta["held_out_note"]
+    from visualize.cli import main as cli_main
+    assert cli_main(["weights", "info", str(models.weights_path("mnist_cnn"))]) == 0
+    out = capsys.readouterr().out
+    for key in ("training_command", "training_seed", "training_duration_s", "held_out_accuracy", "held_out_note"):
+        assert f"\n  {key}  " in out or f"\n  {key} " in out, key
+
+
 def test_gzip_datasets_and_valid_layer_attrs_are_accepted(valid):
     with h5py.File(valid, "r+") as f:
         data = f["classifier.0/weight"][()]
