@@ -46,7 +46,16 @@ class FetchError(RuntimeError):
 def registry_entries() -> dict[str, dict]:
     """The downloadable checkpoints: name -> {url, file, size, sha256|md5|sha1, format,
     architecture, description}. ``format`` is informational: the converter detects the
-    format from the file's bytes."""
+    format from the file's bytes.
+
+    The registry is ``weights/registry.json`` of the source repository, found relative to this
+    package: a clone or an editable install (``pip install -e .``) has it; an installed wheel
+    does not, and then this fails with a message saying so."""
+    if not REGISTRY.is_file():
+        raise FetchError(f"the checkpoint registry {REGISTRY} is missing: it ships with the source repository "
+                         f"(weights/registry.json), not with an installed wheel; run minigrad from a clone "
+                         f"(pip install -e .), or download a checkpoint yourself and run "
+                         f"`minigrad weights convert SRC DST.h5 --arch NAME`")
     return json.loads(REGISTRY.read_text(encoding="utf-8"))["checkpoints"]
 
 

@@ -183,3 +183,14 @@ def test_registry_entries_are_convertible_and_pinned():
     assert notop["url"].endswith("/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5")
     assert (entries["vgg16_keras"]["md5"], entries["vgg16_keras"]["size"]) == (
         "64373286793e3c8b2b4e3219cbf3544b", 553_467_096)
+
+
+def test_missing_registry_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(fetch_module, "REGISTRY", tmp_path / "weights" / "registry.json")
+    monkeypatch.setenv("MINIGRAD_HOME", str(tmp_path / "home"))
+    for argv in (["weights", "list"], ["weights", "fetch", "vgg16", "--quiet"]):
+        assert cli_main(argv) == 2
+        err = capsys.readouterr().err
+        assert "registry" in err and "is missing" in err and "not with an installed wheel" in err, argv
+        assert "minigrad weights convert SRC DST.h5 --arch NAME" in err
+    assert not (tmp_path / "home").exists()

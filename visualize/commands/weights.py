@@ -70,9 +70,13 @@ def run_fetch(args):
 
 
 def run_list(args):
-    from models.fetch import fetched_path, registry_entries
+    from models.fetch import FetchError, fetched_path, registry_entries
 
-    for name, entry in sorted(registry_entries().items()):
+    try:
+        entries = registry_entries()
+    except FetchError as exc:
+        raise UserError(str(exc)) from exc
+    for name, entry in sorted(entries.items()):
         path = fetched_path(name)
         state = "cached " if path.exists() else "missing"
         size = f"{entry['size'] / 2**20:7.1f} MiB" if entry.get("size") else "   ? MiB   "
