@@ -5,9 +5,11 @@
   written out in plain torch.nn, independently of ``models/``, with torchvision's module
   structure (features -> avgpool -> flatten -> classifier), so state dicts map one to one.
   The input sizes are small (the adaptive pool accepts them) to keep float64 fast.
-* :func:`torch_net` builds one on the meta device (no initialization) holding given arrays.
+* :func:`torch_net` builds one on the meta device (no initialization) holding given arrays;
+  :func:`host_state` gives them from our network (NumPy copies when it lives on the GPU).
 * :func:`logits_and_input_grad` / :func:`torch_logits_and_input_grad`: the logits and the
-  gradient of one class score with respect to the input, ours and torch's.
+  gradient of one class score with respect to the input, ours (on our network's backend,
+  returned on the host) and torch's.
 * :func:`assert_input_grad_close`: the float32 rule of /work/shared/docs/numerics.md. A float32
   input gradient ``g`` is right when ``||g - g64|| / ||g64|| <= 3 ||g32 - g64|| / ||g64||``
   (floor 1e-4), with ``g64`` torch's float64 gradient and ``g32`` torch's float32 one: where a
@@ -92,6 +94,12 @@ TORCH_BUILDERS = {  # small inputs keep float64 fast; the adaptive pool makes an
 }
 
 
+def host_state(net) -> dict:
+    """``net``'s parameters and buffers by name as NumPy arrays (the arrays themselves on the
+    NumPy backend, copies off the GPU)."""
+    return {k: Tensor(v).numpy() for k, v in net.state_dict().items()}
+
+
 def torch_net(torch, make_torch, state):
     """The torch network built without initializing (meta device), holding ``state``'s arrays
     (shared, not copied), in evaluation mode with frozen parameters."""
@@ -110,13 +118,18 @@ def rel(a, b):
     return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 
 
+def _input(net, x, requires_grad=False):
+    """NumPy ``x`` as a tensor on the backend ``net`` lives on."""
+    return Tensor(x, requires_grad=requires_grad, backend=net.parameters()[0].backend)
+
+
 def logits_and_input_grad(net, x, cls):
-    """Our network's logits for ``x`` and d logits[0, cls] / d x (raw arrays)."""
+    """Our network's logits for ``x`` and d logits[0, cls] / d x (NumPy arrays)."""
     net.requires_grad_(False)
-    t = Tensor(x, requires_grad=True)
+    t = _input(net, x, requires_grad=True)
     logits = net(t)
     logits[0, cls].backward()
-    return logits.data, t.grad
+    return logits.numpy(), t.backend.to_numpy(t.grad)
 
 
 def our_pool_indices(net, x) -> dict:
@@ -125,12 +138,12 @@ def our_pool_indices(net, x) -> dict:
     pools = {p: m for p, m in net.layers() if type(m).__name__ == "MaxPool2d"}
     paths = [p for p, _ in net.layers()]
     before = {paths[paths.index(p) - 1]: p for p in pools}
-    inputs = net.capture(Tensor(x), list(before))
+    inputs = net.capture(_input(net, x), list(before))
     out = {}
     for prev, value in inputs.items():
         m = pools[before[prev]]
         _, idx = F.max_pool2d(value, m.kernel_size, m.stride, m.padding, ceil_mode=m.ceil_mode, return_indices=True)
-        out[before[prev]] = np.asarray(getattr(idx, "data", idx))
+        out[before[prev]] = idx.numpy()
     return out
 
 

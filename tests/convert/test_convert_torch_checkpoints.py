@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import models
-from torch_reference import (TORCH_BUILDERS, float32_grad_bound, logits_and_input_grad, our_pool_indices, rel,
-                             torch_logits_and_input_grad, torch_net)
+from torch_reference import (TORCH_BUILDERS, float32_grad_bound, host_state, logits_and_input_grad, our_pool_indices,
+                             rel, torch_logits_and_input_grad, torch_net)
 from visualize.cli import main as cli_main
 
 # (architecture, legacy container?). Both containers on AlexNet; the 528 MB VGGs once each
@@ -21,7 +21,7 @@ CASES = [("alexnet", False), ("alexnet", True), ("vgg16", True), ("vgg19", False
 @pytest.mark.parametrize("name, legacy", CASES)
 def test_converted_torch_checkpoint_matches_torch(torch, tmp_path, name, legacy):
     make_torch, size = TORCH_BUILDERS[name]
-    state = {k: np.asarray(v) for k, v in models.build(name, seed=3).state_dict().items()}
+    state = host_state(models.build(name, seed=3))
     tnet = torch_net(torch, make_torch, state)
     src, dst = tmp_path / f"{name}.pth", tmp_path / f"{name}.h5"
     torch.save(tnet.state_dict(), src, _use_new_zipfile_serialization=not legacy)
@@ -31,8 +31,8 @@ def test_converted_torch_checkpoint_matches_torch(torch, tmp_path, name, legacy)
 
     net = models.load(dst)
     assert net.metadata["source_format"] == ("torch-legacy" if legacy else "torch-zip")
-    for key, value in state.items():
-        np.testing.assert_array_equal(np.asarray(net.state_dict()[key]), value, err_msg=key)
+    for key, value in host_state(net).items():
+        np.testing.assert_array_equal(value, state[key], err_msg=key)
 
     x32 = np.random.default_rng(2).standard_normal((1, 3, size, size)).astype(np.float32)
     cls = 3
