@@ -31,7 +31,7 @@ def _check(result, method, net, tmp_path):
             assert np.isfinite(a).all(), f"{method.name}: {name} has NaN/inf"
     meta = result.metadata
     assert meta["method"] == method.name and meta["model"]["architecture"] == net.architecture
-    assert meta["seed"] == 3 and meta["seconds"] >= 0 and meta["backend"] == "numpy"
+    assert meta["seed"] == 3 and meta["seconds"] >= 0 and meta["backend"] == net.parameters()[0].backend.name
     assert set(p.name for p in method.params) <= set(meta["hyperparameters"])
     files = result.save(tmp_path / "r.png", arrays=True)
     assert [f.suffix for f in files] == [".png", ".json", ".npz"]
