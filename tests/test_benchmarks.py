@@ -79,14 +79,14 @@ def test_torch_copy_matches_the_network_forward_and_input_gradient(torch):
     net = cases.tiny_cnn().eval().requires_grad_(False)
     model = cases.torch_copy(net, torch, "cpu")
     x = np.random.default_rng(3).standard_normal((2, 3, 16, 16)).astype(np.float32)
-    ours = minigrad.Tensor(x, requires_grad=True)
+    ours = minigrad.Tensor(x, requires_grad=True, backend=net.parameters()[0].backend)
     y = net(ours)
     y.backward(np.ones(y.shape, np.float32))
     theirs = torch.from_numpy(x).requires_grad_(True)
     z = model(theirs)
     z.backward(torch.ones_like(z))
     np.testing.assert_allclose(y.numpy(), z.detach().numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(ours.backend.to_numpy(ours.grad), theirs.grad.numpy(), rtol=1e-4, atol=1e-6)
     assert not any(p.requires_grad for p in model.parameters()) and not model.training
 
 
