@@ -14,6 +14,7 @@ from models.convert.caffe import read_caffemodel
 from models.convert.convert import convert, file_digests
 from models.convert.errors import ConversionError
 from models.convert.protobuf import ProtobufError, iter_fields, read_varint
+from torch_reference import host_state
 from visualize.cli import main as cli_main
 
 
@@ -22,27 +23,29 @@ def vgg16():
     return models.build("vgg16", seed=5)
 
 
+def _input(net, x):
+    """NumPy ``x`` as a tensor on the backend ``net`` lives on."""
+    return Tensor(x, backend=net.parameters()[0].backend)
+
+
 def _logits(net, size, seed=0):
     x = np.random.default_rng(seed).standard_normal((1, 3, size, size)).astype(np.float32)
-    return net(Tensor(x)).data
+    return net(_input(net, x)).numpy()
 
 
 def _assert_same_network(loaded, original, size):
-    for key, value in original.state_dict().items():
-        np.testing.assert_array_equal(np.asarray(loaded.state_dict()[key]), np.asarray(value), err_msg=key)
+    for key, value in host_state(original).items():
+        np.testing.assert_array_equal(host_state(loaded)[key], value, err_msg=key)
     np.testing.assert_array_equal(_logits(loaded, size), _logits(original, size))
 
-
-def _state(net):
-    return {k: np.asarray(v) for k, v in net.state_dict().items()}
 
 
 def test_keras_vgg16_with_top(tmp_path, vgg16):
     src, dst = tmp_path / "vgg16_weights_tf_dim_ordering_tf_kernels.h5", tmp_path / "vgg16_keras.h5"
-    write_keras_vgg(src, _state(vgg16), vgg16.aliases)
+    write_keras_vgg(src, host_state(vgg16), vgg16.aliases)
     with h5py.File(src) as f:   # the writer really reorders fc1 (else the test could not fail)
         kernel = f["fc1/fc1_W_1:0"][()]
-    assert not np.array_equal(kernel.T, np.asarray(vgg16.state_dict()["classifier.0.weight"]))
+    assert not np.array_equal(kernel.T, host_state(vgg16)["classifier.0.weight"])
     convert(src, dst, "vgg16", expected={"md5": file_digests(src, ["md5"])["md5"]})
     src.unlink()
     net = models.load(dst)
@@ -57,23 +60,23 @@ def test_keras_vgg16_without_top_is_vgg16_features(tmp_path, vgg16):
     """The notop file converts to ``vgg16_features`` (no classes, Caffe input convention) and
     gives exactly the with-top model's pool5 features on the same weights."""
     src, dst = tmp_path / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", tmp_path / "vgg16_features.h5"
-    write_keras_vgg(src, _state(vgg16), vgg16.aliases, top=False)
+    write_keras_vgg(src, host_state(vgg16), vgg16.aliases, top=False)
     assert cli_main(["weights", "convert", str(src), str(dst), "--arch", "vgg16_features",
                      "--md5", file_digests(src, ["md5"])["md5"]]) == 0
     net = models.load(dst)
     assert net.architecture == "vgg16_features" and net.class_names == [] and net.metadata["num_classes"] == 0
     assert (net.preprocessing.channel_order, net.preprocessing.input_range) == ("BGR", (0.0, 255.0))
     assert net.metadata["source_format"] == "keras-h5" and "class_wnids" not in net.metadata
-    x = Tensor(np.random.default_rng(1).standard_normal((1, 3, 32, 32)).astype(np.float32))
-    features = net(x).data
+    x = _input(net, np.random.default_rng(1).standard_normal((1, 3, 32, 32)).astype(np.float32))
+    features = net(x).numpy()
     assert features.shape == (1, 512, 1, 1) and np.abs(features).max() > 0
-    np.testing.assert_array_equal(features, vgg16.forward_to(x, "pool5").data)
-    np.testing.assert_array_equal(net.forward_to(x, "relu5_3").data, vgg16.forward_to(x, "relu5_3").data)
+    np.testing.assert_array_equal(features, vgg16.forward_to(x, "pool5").numpy())
+    np.testing.assert_array_equal(net.forward_to(x, "relu5_3").numpy(), vgg16.forward_to(x, "relu5_3").numpy())
 
 
 def test_keras_notop_as_vgg16_suggests_vgg16_features(tmp_path, vgg16, capsys):
     src = tmp_path / "notop.h5"
-    write_keras_vgg(src, _state(vgg16), vgg16.aliases, top=False)
+    write_keras_vgg(src, host_state(vgg16), vgg16.aliases, top=False)
     with pytest.raises(ConversionError, match="missing classifier.0.weight.*it fits --arch vgg16_features"):
         convert(src, tmp_path / "out.h5", "vgg16")
     assert cli_main(["weights", "convert", str(src), str(tmp_path / "out.h5"), "--arch", "vgg16"]) == 2
@@ -83,14 +86,14 @@ def test_keras_notop_as_vgg16_suggests_vgg16_features(tmp_path, vgg16, capsys):
 
 def test_keras_wrong_md5_is_refused(tmp_path, vgg16):
     src = tmp_path / "k.h5"
-    write_keras_vgg(src, _state(vgg16), vgg16.aliases, top=False)
+    write_keras_vgg(src, host_state(vgg16), vgg16.aliases, top=False)
     with pytest.raises(ConversionError, match="MD5 of .* expected 6437"):
         convert(src, tmp_path / "out.h5", "vgg16", expected={"md5": "64373286793e3c8b2b4e3219cbf3544b"})
 
 
 def test_caffe_vgg16_current_encoding(tmp_path, vgg16):
     src, dst = tmp_path / "VGG_ILSVRC_16_layers.caffemodel", tmp_path / "vgg16_caffe.h5"
-    write_caffemodel(src, _state(vgg16), vgg16.aliases, legacy=False)
+    write_caffemodel(src, host_state(vgg16), vgg16.aliases, legacy=False)
     convert(src, dst, "vgg16")
     src.unlink()
     net = models.load(dst)
@@ -101,7 +104,7 @@ def test_caffe_vgg16_current_encoding(tmp_path, vgg16):
 def test_caffe_alexnet_legacy_v1_encoding(tmp_path):
     original = models.build("caffe_alexnet", seed=6)
     src, dst = tmp_path / "bvlc_alexnet.caffemodel", tmp_path / "caffe_alexnet.h5"
-    write_caffemodel(src, _state(original), original.aliases, legacy=True)
+    write_caffemodel(src, host_state(original), original.aliases, legacy=True)
     layers = read_caffemodel(src)
     assert layers["conv2"][0].shape == (256, 48, 5, 5) and layers["fc6"][0].shape == (4096, 9216)
     convert(src, dst, "caffe_alexnet")
@@ -116,7 +119,7 @@ def test_caffe_alexnet_legacy_v1_encoding(tmp_path):
 def test_caffe_alexnet_cannot_become_torchvision_alexnet(tmp_path):
     original = models.build("caffe_alexnet", seed=6)
     src = tmp_path / "bvlc_alexnet.caffemodel"
-    write_caffemodel(src, _state(original), original.aliases, legacy=True)
+    write_caffemodel(src, host_state(original), original.aliases, legacy=True)
     with pytest.raises(ConversionError, match="does not match architecture 'alexnet'.*fits --arch caffe_alexnet"):
         convert(src, tmp_path / "out.h5", "alexnet")
 

@@ -15,6 +15,7 @@ import models
 from convert_test_helpers import write_zip_pth
 from models import fetch as fetch_module
 from models.fetch import FetchError, fetch
+from torch_reference import host_state
 from visualize.cli import main as cli_main
 
 
@@ -65,7 +66,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 def checkpoint(tmp_path_factory):
     net = models.build("mnist_cnn", seed=4)
     path = tmp_path_factory.mktemp("ckpt") / "ckpt.pth"
-    write_zip_pth(path, {k: np.asarray(v) for k, v in net.state_dict().items()})
+    write_zip_pth(path, host_state(net))
     return path.read_bytes(), net
 
 
@@ -109,8 +110,8 @@ def test_fetch_downloads_verifies_and_converts(serve, home, checkpoint, capsys):
     assert path == str(home / "tiny.h5")
     assert sorted(p.name for p in home.iterdir()) == ["tiny.h5"]     # raw file removed
     net = models.load(path)
-    for key, value in checkpoint[1].state_dict().items():
-        np.testing.assert_array_equal(np.asarray(net.state_dict()[key]), np.asarray(value))
+    for key, value in host_state(checkpoint[1]).items():
+        np.testing.assert_array_equal(host_state(net)[key], value)
     assert net.metadata["source_sha256"] == hashlib.sha256(checkpoint[0]).hexdigest()
     assert net.metadata["source_url"] == f"{base}/ckpt.pth"
 
