@@ -13,6 +13,7 @@ import pytest
 import models
 from models import hdf5_weights
 from models.hdf5_weights import WeightsValidationError, load_weights, save_weights
+from torch_reference import host_state
 
 ARCH = "mnist_cnn"
 
@@ -44,7 +45,7 @@ def _problems(path, architecture=None):
 def test_round_trip(valid, net):
     state, meta = load_weights(valid, ARCH)
     assert list(state) == list(net.state_dict())
-    for key, value in net.state_dict().items():
+    for key, value in host_state(net).items():
         assert state[key].dtype == np.dtype("<f4") and np.array_equal(state[key], value), key
     assert meta["architecture"] == ARCH and meta["format"] == "minigrad-weights" and meta["format_version"] == 1
     assert meta["class_names"] == net.class_names and meta["class_wnids"][3] == "n00000003"
@@ -105,7 +106,7 @@ def test_layer_attrs_come_from_the_architecture():
 # ---------------------------------------------------------------------- atomic writes
 def test_failed_save_leaves_nothing_and_keeps_the_old_file(tmp_path, net, valid):
     before = valid.read_bytes()
-    state = {k: np.array(v) for k, v in net.state_dict().items()}
+    state = {k: v.copy() for k, v in host_state(net).items()}
     state["features.0.bias"][0] = np.nan
     meta = {k: v for k, v in load_weights(valid)[1].items() if k not in ("format", "format_version")}
     with pytest.raises(WeightsValidationError, match="non-finite values in 'features.0/bias': 1 NaN, 0 Inf"):
