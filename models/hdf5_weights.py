@@ -23,6 +23,7 @@ from importlib import metadata as _metadata
 import h5py
 import numpy as np
 
+from minigrad.tensor import Tensor
 from models import registry
 from models.atomic import atomic_path
 from models.network import CHANNEL_ORDERS
@@ -133,7 +134,7 @@ def save_weights(path, state: dict, *, architecture: str, meta: dict) -> str:
 
 
 def _to_host(array):
-    if hasattr(array, "data") and not isinstance(array, np.ndarray):  # a Tensor
+    if isinstance(array, Tensor):  # (not hasattr "data": a CuPy array's .data is its memory pointer)
         array = array.data
     if type(array).__module__.startswith("cupy"):
         array = array.get()

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import models
+from minigrad.tensor import Tensor
 from models import hdf5_weights
 from models.hdf5_weights import WeightsValidationError, load_weights, save_weights
 from torch_reference import host_state
@@ -101,6 +102,16 @@ def test_layer_attrs_come_from_the_architecture():
     attrs = hdf5_weights.layer_attrs("caffe_alexnet")
     assert attrs["features.4"] == {"kind": "conv2d", "stride": (1, 1), "padding": (2, 2), "groups": 2}
     assert attrs["features.0"]["stride"] == (4, 4) and attrs["classifier.6"] == {"kind": "linear"}
+
+
+def test_save_weights_copies_backend_arrays_and_tensors_to_the_host(tmp_path, net, valid):
+    """The network's own arrays (CuPy ones on the GPU) and Tensors are accepted as they are."""
+    meta = {k: v for k, v in load_weights(valid)[1].items() if k not in ("format", "format_version")}
+    state = {k: Tensor(v) if i % 2 else v for i, (k, v) in enumerate(net.state_dict().items())}
+    save_weights(tmp_path / "raw.h5", state, architecture=ARCH, meta=meta)
+    loaded, _ = load_weights(tmp_path / "raw.h5", ARCH)
+    for key, value in host_state(net).items():
+        assert np.array_equal(loaded[key], value), key
 
 
 # ---------------------------------------------------------------------- atomic writes

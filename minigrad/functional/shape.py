@@ -45,7 +45,7 @@ class Transpose(Function):
         return x.transpose(axes)
 
     def backward(self, gy):
-        return gy.transpose(np.argsort([a % gy.ndim for a in self.axes]))
+        return gy.transpose(tuple(np.argsort([a % gy.ndim for a in self.axes]).tolist()))
 
 
 class Concat(Function):
