@@ -114,8 +114,11 @@ def shifted_applies(x, geometry):
     products (each spans all N planes) and channel counts large enough that kh*kw separate
     products beat one big one (measured on VGG-16 layers at batch 1: faster at 224, 112 and
     56 pixels, even at 28, slower at 14; AlexNet's 5x5 conv2 at 27 pixels, batch 8: forward
-    36 against 50 ms single-threaded)."""
-    return (FAST_PATHS and geometry.stride == (1, 1) and geometry.groups == 1
+    36 against 50 ms single-threaded). NumPy only: on CuPy the shifted views are not contiguous,
+    so every product first copies its operand, and the path was measured 2x slower than im2col
+    (H200, 64->64 at 224: 0.66 against 0.33 ms)."""
+    return (FAST_PATHS and get_array_module(x).__name__ == "numpy"
+            and geometry.stride == (1, 1) and geometry.groups == 1
             and x.shape[1] >= _SHIFTED_MIN_CHANNELS and x.shape[0] * x.shape[2] * x.shape[3] >= _SHIFTED_MIN_PIXELS)
 
 
