@@ -9,6 +9,10 @@
 ``backends.current()``. Where CuPy or a GPU is missing, every test is skipped with the reason
 (:func:`pytest_collection_modifyitems`), instead of erroring wherever a test first asks for the
 backend; an unknown name is a usage error.
+
+Hypothesis runs without deadlines (these 2-core machines are shared, and a slow example is not
+a wrong one) and, under CI (``CI`` set), derandomized: CI draws the same examples every run, so
+a red build is reproducible; a developer's run explores new ones.
 """
 from __future__ import annotations
 
@@ -16,8 +20,13 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 import backends
+
+settings.register_profile("minigrad", deadline=None, derandomize=bool(os.environ.get("CI")),
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("minigrad")
 
 
 def _load_torch():

@@ -84,7 +84,7 @@ def test_conv2d_matches_torch(torch, path, dtype, case, bias, seed):
                                                   groups=groups),
                        lambda *a: torch.nn.functional.conv2d(*a, stride=stride, padding=padding,
                                                              dilation=dilation, groups=groups),
-                       arrays, dtype, seed=seed)
+                       arrays, dtype, seed=seed, multilinear=True)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -96,7 +96,7 @@ def test_conv_transpose2d_matches_torch(torch, path, dtype, case, seed):
                                                             output_padding=out_pad),
                        lambda *a: torch.nn.functional.conv_transpose2d(*a, stride=stride, padding=padding,
                                                                        output_padding=out_pad),
-                       randn(seed, x_shape, w_shape, (w_shape[1],)), dtype, seed=seed)
+                       randn(seed, x_shape, w_shape, (w_shape[1],)), dtype, seed=seed, multilinear=True)
 
 
 @FEW
