@@ -16,7 +16,7 @@ import numpy as np
 
 from minigrad import relu_mode
 from minigrad.tensor import Tensor
-from visualize.inputs import layer_label, pixel_gradient, resolve_class
+from visualize.inputs import layer_label, pixel_gradient, require_classes, resolve_class
 
 __all__ = ["Backprop", "backprop_class", "backprop_unit"]
 
@@ -44,6 +44,7 @@ def backprop_class(model, x: Tensor, target=None, relu: str = "normal") -> Backp
     """d score_target / d pixels for input ``x`` (1, C, H, W). ``target`` is a class index or
     name; None takes the predicted class. The score is the unnormalized logit (Simonyan et
     al. 2014 use it rather than the softmax, which also depends on the other classes)."""
+    require_classes(model)
     x = _leaf(x)
     logits = model(x)
     scores = logits.numpy()[0]

@@ -91,9 +91,18 @@ def mean_color(model) -> np.ndarray:
     return mean[::-1].copy() if p.channel_order == "BGR" else mean
 
 
+def require_classes(model) -> None:
+    """Refuse a network without a classifier (``vgg16_features``) where class scores are needed."""
+    if not model.class_names:
+        raise ValueError(f"{model.architecture} has no classifier (a headless network), so it has no class "
+                         "scores; use a network with classes (vgg16, alexnet, mnist_cnn) or, where the method "
+                         "has them, --layer and --unit to target a feature")
+
+
 def resolve_class(model, spec) -> int:
     """The logit index of class ``spec``: an index (int or digit string) or a class name
     (case-insensitive). Unknown names raise KeyError listing the closest names."""
+    require_classes(model)
     names = list(model.class_names)
     if isinstance(spec, (int, np.integer)) or (isinstance(spec, str) and spec.strip().isdigit()):
         index = int(spec)
@@ -114,6 +123,7 @@ def resolve_class(model, spec) -> int:
 
 def predict(model, x) -> np.ndarray:
     """Softmax probabilities (N, classes) of input ``x`` on the host, without a graph."""
+    require_classes(model)
     with no_grad():
         return F.softmax(model(x), axis=1).numpy()
 

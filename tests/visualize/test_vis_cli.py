@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 
 from models.images import save_image
@@ -114,3 +116,16 @@ def test_guided_backprop_unit_without_layer(capsys, mnist_weights_file, digit_fi
     err = _error(capsys, ["guided-backprop", "--model", str(mnist_weights_file), "--image", str(digit_file),
                           "--unit", "99", "--layer", "conv2_2"])
     assert "channel 99 is out of range" in err
+
+
+def test_class_methods_refuse_a_headless_network(tmp_path):
+    """vgg16_features has no classifier: class-score methods say so instead of failing in NumPy."""
+    import models
+    from visualize.methods.occlusion import Occlusion
+    from visualize.methods.saliency import Saliency
+
+    net = models.build("vgg16_features", seed=0)
+    image = np.random.default_rng(0).random((32, 32, 3), dtype=np.float32)
+    for method in (Saliency, Occlusion):
+        with pytest.raises(ValueError, match="has no classifier"):
+            method(net)(image)
