@@ -6,6 +6,7 @@ import contextlib
 
 from backends import get_array_module
 from minigrad.function import Function
+from minigrad.functional.parallel import parallel_over_channels
 from minigrad.functional.reductions import normalize_axes
 
 RELU_MODES = ("normal", "guided", "deconvnet")
@@ -47,18 +48,32 @@ class ReLU(Function):
     the next layer (a convolution, a pooling) keeps y for its own backward anyway, so this
     costs no memory, where a saved mask would add a byte per element; forward is then a
     single pass (measured on VGG-16's first layer: forward + backward 5.5 -> 3.8 ms).
+    Both passes are elementwise, so they run split over channels on every core
+    (:func:`~minigrad.functional.parallel.parallel_over_channels`).
     """
 
     def forward(self, x):
-        self.y = get_array_module(x).maximum(x, x.dtype.type(0))  # NaN stays NaN, as in torch
+        zero = x.dtype.type(0)
+        self.y = get_array_module(x).empty_like(x)
+        parallel_over_channels(lambda x_, y_: get_array_module(x_).maximum(x_, zero, out=y_),  # NaN stays NaN
+                               x, self.y)
         return self.y
 
     def backward(self, gy):
-        if _relu_mode == "normal":
-            return gy * (self.y > 0)
-        if _relu_mode == "guided":
-            return gy * ((self.y > 0) & (gy > 0))
-        return gy * (gy > 0)
+        gx = get_array_module(gy).empty_like(gy)
+        parallel_over_channels(_relu_backward, gy, self.y, gx)
+        return gx
+
+
+def _relu_backward(gy, y, gx):
+    """gx = the ReLU gradient of :func:`relu_mode`'s current mode, written into gx."""
+    xp = get_array_module(gy)
+    if _relu_mode == "normal":
+        xp.multiply(gy, y > 0, out=gx)
+    elif _relu_mode == "guided":
+        xp.multiply(gy, (y > 0) & (gy > 0), out=gx)
+    else:
+        xp.multiply(gy, gy > 0, out=gx)
 
 
 class LeakyReLU(Function):

@@ -16,6 +16,7 @@ import numpy as np
 from backends import get_array_module
 from minigrad.function import Function
 from minigrad.functional.im2col import pad_zeros, pair
+from minigrad.functional.parallel import parallel_over_channels
 
 #: use the fast paths (max_pool2d's scatter backward; adaptive_avg_pool2d's reshape when the
 #: sizes divide); False runs the reference versions
@@ -84,7 +85,9 @@ class MaxPool2d(Function):
     argmax of several overlapping windows receives the sum. The reference backward adds, per
     offset k, ``where(argmax == k, g_y, 0)`` into the strided slice of offset k (kh*kw passes
     over g_y); the fast path turns the argmax into positions in the padded canvas and adds
-    g_y there in one scatter (``add.at``, which sums repeated positions), up to 12x faster.
+    g_y there in one scatter (``add.at``, which sums repeated positions), up to 12x faster,
+    or, when the windows do not overlap, assigns each offset's slice (:meth:`_route_disjoint`).
+    Forward and the non-overlapping backward run split over channels on every core.
     """
 
     name = "max_pool2d"
@@ -99,21 +102,35 @@ class MaxPool2d(Function):
             raise TypeError(f"max_pool2d: input x must be a float array, got {x.dtype}")
         win = self.windows = _Windows("max_pool2d", x, *self.args)
         x_pad = pad_zeros(x, win.padding, win.extra, value=-np.inf)
-        offsets = win.offsets()
-        best = win.view(x_pad, 0, 0).copy()
-        argmax = xp.zeros(best.shape, dtype=np.min_scalar_type(len(offsets) - 1))
-        for k, i, j in offsets[1:]:
-            v = win.view(x_pad, i, j)
-            take = v > best
-            xp.maximum(best, v, out=best)          # propagates NaN, as torch does
-            xp.copyto(argmax, k, where=take, casting="unsafe")
-        if xp.isnan(best).any():                   # torch's argmax of a window with NaN: its last NaN
-            for k, i, j in offsets:
-                xp.copyto(argmax, k, where=xp.isnan(win.view(x_pad, i, j)), casting="unsafe")
+        best = xp.empty(x.shape[:2] + win.out, dtype=x.dtype)
+        argmax = xp.empty(best.shape, dtype=np.min_scalar_type(win.kernel[0] * win.kernel[1] - 1))
+        parallel_over_channels(self._running_max, x_pad, best, argmax)
         self.argmax, self.x_shape = argmax, x.shape
         if not self.return_indices:
             return best
         return best, self._flat_indices(xp)
+
+    def _running_max(self, x_pad, best, argmax):
+        """best, argmax = the maximum of each window of x_pad and its offset k, written in place.
+
+        The offsets k come in increasing order, so "set argmax to k where v > best" is
+        argmax = max(argmax, k [v > best]): two arithmetic passes instead of a masked copy
+        (``copyto(..., where=)``, 6x slower on VGG-16's first pooling)."""
+        xp = get_array_module(x_pad)
+        win = self.windows
+        offsets = win.offsets()
+        best[...] = win.view(x_pad, 0, 0)
+        argmax[...] = 0
+        take, update = xp.empty(best.shape, dtype=bool), xp.empty_like(argmax)
+        for k, i, j in offsets[1:]:
+            v = win.view(x_pad, i, j)
+            xp.greater(v, best, out=take)
+            xp.maximum(best, v, out=best)          # propagates NaN, as torch does
+            xp.multiply(take, argmax.dtype.type(k), out=update)
+            xp.maximum(argmax, update, out=argmax)
+        if xp.isnan(best).any():                   # torch's argmax of a window with NaN: its last NaN
+            for k, i, j in offsets:
+                xp.copyto(argmax, k, where=xp.isnan(win.view(x_pad, i, j)), casting="unsafe")
 
     def _flat_indices(self, xp):
         """torch's indices: the argmax as a flat position h * W + w in the input plane."""
@@ -129,13 +146,23 @@ class MaxPool2d(Function):
         xp = get_array_module(gy)
         win = self.windows
         gx_pad = win.canvas(self.x_shape, gy.dtype, xp)
-        if FAST_PATHS:
+        if FAST_PATHS and all(s >= k for s, k in zip(win.stride, win.kernel)):
+            parallel_over_channels(self._route_disjoint, gx_pad, self.argmax, gy)
+        elif FAST_PATHS:
             xp.add.at(gx_pad.reshape(-1), self._canvas_positions(gx_pad.shape, xp).reshape(-1), gy.reshape(-1))
         else:
             zero = gy.dtype.type(0)
             for k, i, j in win.offsets():
                 win.view(gx_pad, i, j)[...] += xp.where(self.argmax == k, gy, zero)
         return win.crop(gx_pad, self.x_shape)
+
+    def _route_disjoint(self, gx_pad, argmax, gy):
+        """The backward when no two windows overlap (stride >= kernel, as in VGG and most
+        nets): every canvas pixel belongs to at most one window, so offset k's slice is
+        *assigned* g_y where argmax == k, with no scatter and no sum."""
+        xp = get_array_module(gy)
+        for k, i, j in self.windows.offsets():
+            xp.multiply(gy, argmax == k, out=self.windows.view(gx_pad, i, j))
 
     def _canvas_positions(self, canvas_shape, xp):
         """Where each window's maximum lies in the flattened canvas (N, C, Hc, Wc):

@@ -1,0 +1,60 @@
+"""The passes split over channels on several threads give the same bytes as one thread."""
+import numpy as np
+import pytest
+
+import minigrad.functional.parallel as parallel
+from minigrad import functional as F
+from minigrad import Tensor
+
+
+def _run(monkeypatch, threads, fn, x, g):
+    monkeypatch.setattr(parallel, "THREADS", threads)
+    monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)      # split even these small arrays
+    t = Tensor(x, requires_grad=True)
+    y = fn(t)
+    y.backward(g(y.shape))
+    return y.numpy(), t.grad
+
+
+def _inputs(seed, shape, ties):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    if ties:  # few distinct values: tied windows must go to the first maximum on every path
+        x = np.round(x)
+    x.flat[::17] = np.nan if ties else x.flat[::17]
+    return x.astype(np.float32), lambda s: rng.standard_normal(s).astype(np.float32)
+
+
+@pytest.mark.parametrize("mode", ["normal", "guided", "deconvnet"])
+@pytest.mark.parametrize("channels", [1, 3, 8])
+def test_relu_threads_match_one_thread(monkeypatch, mode, channels):
+    results = []
+    for threads in (1, 2, 3):
+        x, g = _inputs(channels, (2, channels, 5, 7), ties=False)
+        with F.relu_mode(mode):
+            results.append(_run(monkeypatch, threads, F.relu, x, g))
+    for y, gx in results[1:]:
+        np.testing.assert_array_equal(y, results[0][0])
+        np.testing.assert_array_equal(gx, results[0][1])
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [(2, 2, 0), (3, 3, 1), (3, 2, 1), (2, 3, 0)])
+@pytest.mark.parametrize("ties", [False, True])
+def test_max_pool_threads_match_one_thread(monkeypatch, kernel, stride, padding, ties):
+    results = []
+    for threads in (1, 2):
+        x, g = _inputs(kernel, (2, 5, 9, 8), ties)
+        results.append(_run(monkeypatch, threads, lambda t: F.max_pool2d(t, kernel, stride, padding), x, g))
+    np.testing.assert_array_equal(results[1][0], results[0][0])
+    np.testing.assert_array_equal(results[1][1], results[0][1])
+
+
+def test_small_arrays_are_not_split(monkeypatch):
+    calls = []
+    monkeypatch.setattr(parallel, "THREADS", 2)
+    parallel.parallel_over_channels(lambda a: calls.append(a.shape), np.zeros((1, 4, 2, 2)))
+    assert calls == [(1, 4, 2, 2)]
+    monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
+    calls.clear()
+    parallel.parallel_over_channels(lambda a: calls.append(a.shape), np.zeros((1, 4, 2, 2)))
+    assert sorted(calls) == [(1, 2, 2, 2), (1, 2, 2, 2)]
