@@ -42,12 +42,14 @@ them.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from backends import get_array_module
 from minigrad.function import Function
 from minigrad.functional.gemm import gemm
 from minigrad.functional.im2col import col2im, im2col, pair
+from minigrad.functional.parallel import parallel_over_channels
 
 #: use the stride-1 shifted-view kernels where they apply (set False to run the reference)
 FAST_PATHS = True
@@ -80,22 +82,37 @@ class Geometry:
 
 # ---------------------------------------------------------------- the three kernels
 
-def correlate(x, weight, geometry, taps=None):
-    """y = W * x (the convolution of the module docstring, without bias). ``taps``: the
-    weight as :func:`shifted_taps` arranges it, if the caller has it already."""
+def correlate(x, weight, geometry, taps=None, bias=None):
+    """y = W * x + b (the convolution of the module docstring; no bias when ``bias`` is
+    None). ``taps``: the weight as :func:`shifted_taps` arranges it, if the caller has it
+    already."""
     if shifted_applies(x, geometry):
         taps = shifted_taps(weight) if taps is None else taps
-        return _correlate_shifted(x, taps, geometry.padding, geometry.dilation)
-    return _correlate_im2col(x, weight, geometry)
+        return _correlate_shifted(x, taps, geometry.padding, geometry.dilation, bias)
+    y = _correlate_im2col(x, weight, geometry)
+    if bias is not None:
+        parallel_over_channels(_add_into, y, bias.reshape(1, -1, 1, 1))
+    return y
+
+
+def _add_into(y, b):
+    get_array_module(y).add(y, b, out=y)
 
 
 def correlate_adjoint(gy, weight, geometry, x_shape, taps=None):
     """dL/dx = col2im(W^T G_y): the adjoint of :func:`correlate` applied to gy, shaped x_shape."""
     kh, kw = weight.shape[2:]
     (ph, pw), (dh, dw) = geometry.padding, geometry.dilation
-    if shifted_applies(gy, geometry) and ph <= dh * (kh - 1) and pw <= dw * (kw - 1):
+    if (shifted_applies(gy, geometry, min_pixels=0) and x_shape[1] >= _SHIFTED_MIN_CHANNELS
+            and ph <= dh * (kh - 1) and pw <= dw * (kw - 1)):
         # stride 1: the adjoint is a correlation of gy, padded by d (k - 1) - p, with the
-        # kernel flipped in space and its in/out channels swapped (views of the same taps)
+        # kernel flipped in space and its in/out channels swapped (views of the same taps).
+        # Its products have x's channels as rows: with few (VGG-16's RGB input) each of the
+        # kh*kw products is a thin one that rereads all of gy, and im2col is faster
+        # (3 <- 64 channels at 224: 2.6 against 8.9 ms; at 512: 17 against 51 ms). Small
+        # planes do not matter here: im2col's col2im costs more than the thinner products
+        # (VGG-16's 512 <- 512 at 14: 4.5 against 7.8 ms; AlexNet's 256 <- 384 at 13,
+        # batch 8: 11 against 24 ms)
         taps = shifted_taps(weight) if taps is None else taps
         adjoint_taps = taps[::-1, ::-1].transpose(0, 1, 3, 2)
         return _correlate_shifted(gy, adjoint_taps, (dh * (kh - 1) - ph, dw * (kw - 1) - pw), geometry.dilation)
@@ -109,17 +126,19 @@ def weight_grad(x, gy, geometry, weight_shape):
     return _weight_grad_im2col(x, gy, geometry, weight_shape)
 
 
-def shifted_applies(x, geometry):
+def shifted_applies(x, geometry, min_pixels=None):
     """Whether the shifted-view kernels take input x (N, C, H, W): stride 1, no groups, and
     products (each spans all N planes) and channel counts large enough that kh*kw separate
     products beat one big one (measured on VGG-16 layers at batch 1: faster at 224, 112 and
     56 pixels, even at 28, slower at 14; AlexNet's 5x5 conv2 at 27 pixels, batch 8: forward
     36 against 50 ms single-threaded). NumPy only: on CuPy the shifted views are not contiguous,
     so every product first copies its operand, and the path was measured 2x slower than im2col
-    (H200, 64->64 at 224: 0.66 against 0.33 ms)."""
+    (H200, 64->64 at 224: 0.66 against 0.33 ms). ``min_pixels``: the smallest N H W
+    (default ``_SHIFTED_MIN_PIXELS``)."""
+    min_pixels = _SHIFTED_MIN_PIXELS if min_pixels is None else min_pixels
     return (FAST_PATHS and get_array_module(x).__name__ == "numpy"
             and geometry.stride == (1, 1) and geometry.groups == 1
-            and x.shape[1] >= _SHIFTED_MIN_CHANNELS and x.shape[0] * x.shape[2] * x.shape[3] >= _SHIFTED_MIN_PIXELS)
+            and x.shape[1] >= _SHIFTED_MIN_CHANNELS and x.shape[0] * x.shape[2] * x.shape[3] >= min_pixels)
 
 
 def shifted_taps(weight):
@@ -173,12 +192,26 @@ def _flat_padded(x, padding, slack):
     n, c, h, w = x.shape
     (ph, pw) = padding
     hp, wp = h + 2 * ph, w + 2 * pw
-    flat = xp.zeros((c, n, hp * wp + slack), dtype=x.dtype)
-    flat[:, :, :hp * wp].reshape(c, n, hp, wp)[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
+    flat = xp.empty((c, n, hp * wp + slack), dtype=x.dtype)
+    parallel_over_channels(functools.partial(_pad_into, padding=padding), x, flat.transpose(1, 0, 2))
     return flat
 
 
-def _correlate_shifted(x, taps, padding, dilation):
+def _pad_into(x, flat, padding):
+    """flat (N, C, Hp Wp + slack) = x (N, C, H, W) zero-padded, each plane flattened and
+    followed by the slack. Only the border and the slack are zeroed; the interior is
+    written once, by the copy."""
+    n, c, h, w = x.shape
+    (ph, pw) = padding
+    hp, wp = h + 2 * ph, w + 2 * pw
+    planes = flat[:, :, :hp * wp].reshape(n, c, hp, wp)
+    for border in (planes[:, :, :ph], planes[:, :, ph + h:], planes[:, :, ph:ph + h, :pw],
+                   planes[:, :, ph:ph + h, pw + w:], flat[:, :, hp * wp:]):
+        border[...] = 0
+    planes[:, :, ph:ph + h, pw:pw + w] = x
+
+
+def _correlate_shifted(x, taps, padding, dilation, bias=None):
     """Stride-1 correlation without im2col.
 
     Flatten each padded plane into a row of length Hp Wp. Output pixel (h, w) at flat position
@@ -193,7 +226,8 @@ def _correlate_shifted(x, taps, padding, dilation):
     Columns w >= Wo of the result wrap around into the next row; they are computed and
     dropped (a (Wp - Wo) / Wp overhead, about 1% for VGG). The N images lie one after the
     other in each row of X_flat, so one product per offset covers the whole batch (the
-    columns between two images are dropped too).
+    columns between two images are dropped too). A ``bias`` is not a pass of its own: Y
+    starts as the broadcast bias and every product accumulates into it.
     """
     xp = get_array_module(x)
     n, c, h, w = x.shape
@@ -207,11 +241,13 @@ def _correlate_shifted(x, taps, padding, dilation):
     span = (n - 1) * plane + length
     rows = flat.reshape(c, n * plane)
     out = xp.empty((o, n, plane), dtype=x.dtype)
+    if bias is not None:
+        parallel_over_channels(xp.copyto, out.transpose(1, 0, 2), bias.reshape(1, -1, 1))
     out_rows = out.reshape(o, n * plane)[:, :span]
     for i in range(kh):
         for j in range(kw):
             start = i * dh * wp + j * dw
-            gemm(taps[i, j], rows[:, start:start + span], out_rows, accumulate=(i, j) != (0, 0))
+            gemm(taps[i, j], rows[:, start:start + span], out_rows, accumulate=bias is not None or (i, j) != (0, 0))
     return out[:, :, :length].reshape(o, n, ho, wp)[:, :, :, :wo].transpose(1, 0, 2, 3)
 
 
@@ -293,10 +329,7 @@ class Conv2d(Function):
         _check_kernel_fits("conv2d", x, weight, self.geometry)
         self.x, self.weight, self.has_bias = x, weight, bias is not None
         self.taps = shifted_taps(weight) if shifted_applies(x, self.geometry) else None
-        y = correlate(x, weight, self.geometry, self.taps)
-        if bias is not None:
-            y += bias.reshape(1, -1, 1, 1)
-        return y
+        return correlate(x, weight, self.geometry, self.taps, bias)
 
     def backward(self, gy):
         needs = self.needs_input_grad

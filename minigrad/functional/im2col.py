@@ -18,11 +18,14 @@ it loops over the kh*kw kernel offsets: for a fixed offset (i, j) the pixels rea
 regular strided grid of the input that no two output pixels share, so one vectorised
 ``+=`` per offset adds them all.
 
-The functions work for NumPy and CuPy arrays alike.
+Both copy loops run split over channels on every core
+(:func:`~minigrad.functional.parallel.parallel_over_channels`). The functions work for NumPy
+and CuPy arrays alike.
 """
 from __future__ import annotations
 
 from backends import get_array_module
+from minigrad.functional.parallel import parallel_over_channels
 
 
 def pair(value, name: str, function: str) -> tuple[int, int]:
@@ -77,7 +80,14 @@ def im2col(x, kernel, stride, padding, dilation):
     ho = output_size(x.shape[2], kernel[0], stride[0], padding[0], dilation[0])
     wo = output_size(x.shape[3], kernel[1], stride[1], padding[1], dilation[1])
     view = windows(pad_zeros(x, padding), kernel, stride, dilation, (ho, wo))
-    return xp.ascontiguousarray(view)
+    cols = xp.empty(view.shape, dtype=x.dtype)
+    parallel_over_channels(xp.copyto, cols, view, axis=_split_axis(x.shape))
+    return cols
+
+
+def _split_axis(x_shape):
+    """Split the copies over the batch when it is longer than the channels (an RGB input)."""
+    return 0 if x_shape[0] > x_shape[1] else 1
 
 
 def col2im(cols, x_shape, stride, padding, dilation):
@@ -97,8 +107,12 @@ def col2im(cols, x_shape, stride, padding, dilation):
     hp = max(h + 2 * ph, (ho - 1) * sh + (kh - 1) * dh + 1)
     wp = max(w + 2 * pw, (wo - 1) * sw + (kw - 1) * dw + 1)
     x_pad = xp.zeros((n, c, hp, wp), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            top, left = i * dh, j * dw
-            x_pad[:, :, top:top + sh * (ho - 1) + 1:sh, left:left + sw * (wo - 1) + 1:sw] += cols[:, :, i, j]
+
+    def add_back(x_pad, cols):
+        for i in range(kh):
+            for j in range(kw):
+                top, left = i * dh, j * dw
+                x_pad[:, :, top:top + sh * (ho - 1) + 1:sh, left:left + sw * (wo - 1) + 1:sw] += cols[:, :, i, j]
+
+    parallel_over_channels(add_back, x_pad, cols, axis=_split_axis(x_shape))
     return x_pad[:, :, ph:ph + h, pw:pw + w]

@@ -33,19 +33,20 @@ def _executor():
     return _pool
 
 
-def parallel_over_channels(fn, *arrays):
+def parallel_over_channels(fn, *arrays, axis=1):
     """``fn(*arrays)``, computed as ``fn(*(a[:, chunk] for a in arrays))`` for one channel
     chunk per thread. All arrays have the same length along axis 1 (the channels of
     (N, C, H, W); arrays of fewer than 2 axes are not split); ``fn``'s writes must stay
-    within the chunk it is given."""
-    channels = arrays[0].shape[1] if arrays[0].ndim >= 2 else 1
+    within the chunk it is given. ``axis=0`` cuts the batch instead (for few channels)."""
+    channels = arrays[0].shape[axis] if arrays[0].ndim >= 2 else 1
     threads = min(THREADS, channels)
     if (threads < 2 or arrays[0].size < MIN_ELEMENTS
             or not all(isinstance(a, np.ndarray) for a in arrays)):
         fn(*arrays)
         return
     bounds = [channels * t // threads for t in range(threads + 1)]
-    futures = [_executor().submit(fn, *(a[:, lo:hi] for a in arrays))
+    index = (slice(None),) * axis
+    futures = [_executor().submit(fn, *(a[index + (slice(lo, hi),)] for a in arrays))
                for lo, hi in zip(bounds[:-1], bounds[1:])]
     for future in futures:
         future.result()

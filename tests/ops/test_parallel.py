@@ -58,3 +58,34 @@ def test_small_arrays_are_not_split(monkeypatch):
     calls.clear()
     parallel.parallel_over_channels(lambda a: calls.append(a.shape), np.zeros((1, 4, 2, 2)))
     assert sorted(calls) == [(1, 2, 2, 2), (1, 2, 2, 2)]
+
+
+@pytest.mark.parametrize("stride, padding, dilation", [((1, 1), (1, 1), (1, 1)), ((2, 3), (0, 2), (2, 1))])
+def test_im2col_col2im_threads_match_one_thread(monkeypatch, stride, padding, dilation):
+    from minigrad.functional.im2col import col2im, im2col
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 5, 9, 11)).astype(np.float32)
+    results = []
+    for threads in (1, 2):
+        monkeypatch.setattr(parallel, "THREADS", threads)
+        monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
+        cols = im2col(x, (3, 2), stride, padding, dilation)
+        results.append((cols, col2im(cols * 1.5, x.shape, stride, padding, dilation)))
+    np.testing.assert_array_equal(results[1][0], results[0][0])
+    np.testing.assert_array_equal(results[1][1], results[0][1])
+
+
+def test_batch_axis_split(monkeypatch):
+    from minigrad.functional.im2col import col2im, im2col
+    x = np.random.default_rng(1).standard_normal((4, 3, 10, 10)).astype(np.float32)
+    results = []
+    for threads in (1, 2):
+        monkeypatch.setattr(parallel, "THREADS", threads)
+        monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
+        cols = im2col(x, (5, 5), (2, 2), (2, 2), (1, 1))
+        results.append((cols, col2im(cols, x.shape, (2, 2), (2, 2), (1, 1))))
+    np.testing.assert_array_equal(results[1][0], results[0][0])
+    np.testing.assert_array_equal(results[1][1], results[0][1])
+    calls = []
+    parallel.parallel_over_channels(lambda a: calls.append(a.shape), np.zeros((4, 3, 2)), axis=0)
+    assert sorted(calls) == [(2, 3, 2), (2, 3, 2)]
