@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
 
 from minigrad import functional as F
-from nonspatial_checks import (DTYPES, FEW, FEWER, assert_close, check_grad, compare_with_torch, host, randn, seeds,
+from op_checks import (DTYPES, FEW, FEWER, assert_close, check_grad, compare_with_torch, host, randn, seeds,
                                tensor)
 
 shapes = array_shapes(min_dims=1, max_dims=3, max_side=3)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 from minigrad import functional as F
-from nonspatial_checks import DTYPES, FEW, FEWER, check_grad, compare_with_torch, randn, seeds, tensor
+from op_checks import DTYPES, FEW, FEWER, check_grad, compare_with_torch, randn, seeds, tensor
 
 BINARY = {"add": (F.add, lambda a, b: a + b), "sub": (F.sub, lambda a, b: a - b),
           "mul": (F.mul, lambda a, b: a * b), "div": (F.div, lambda a, b: a / b)}

@@ -10,7 +10,7 @@ import minigrad.functional.conv as conv
 import minigrad.functional.gemm as gemm_module
 from minigrad import functional as F
 from minigrad.functional.im2col import col2im, im2col
-from nonspatial_checks import DTYPES, FEW, FEWER, assert_close, check_grad, compare_with_torch, randn, seeds, tensor
+from op_checks import DTYPES, FEW, FEWER, assert_close, check_grad, compare_with_torch, randn, seeds, tensor
 
 # the `path` fixture sets module state once per test; every drawn example runs under it
 FEW = settings(FEW, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

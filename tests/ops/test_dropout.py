@@ -7,7 +7,7 @@ from hypothesis.extra.numpy import array_shapes
 
 import backends
 from minigrad import functional as F
-from nonspatial_checks import FEW, check_grad, host, randn, seeds, tensor
+from op_checks import FEW, check_grad, host, randn, seeds, tensor
 
 
 @FEW

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
 
 from minigrad import functional as F
-from nonspatial_checks import DTYPES, FEW, FEWER, check_grad, compare_with_torch, host, randn, seeds, tensor
+from op_checks import DTYPES, FEW, FEWER, check_grad, compare_with_torch, host, randn, seeds, tensor
 
 # name: (minigrad function, torch function name, whether the input must be positive)
 UNARY = {"exp": (F.exp, "exp", False), "log": (F.log, "log", True), "sqrt": (F.sqrt, "sqrt", True),

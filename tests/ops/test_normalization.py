@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from minigrad import functional as F
 from minigrad import nn
-from nonspatial_checks import (DTYPES, FEW, FEWER, assert_close, backend_array, check_grad, compare_with_torch, host,
+from op_checks import (DTYPES, FEW, FEWER, assert_close, backend_array, check_grad, compare_with_torch, host,
                                randn, seeds, tensor)
 
 

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import minigrad.functional.pooling as pooling
 from minigrad import functional as F
-from nonspatial_checks import (DTYPES, FEW, FEWER, assert_close, check_grad, compare_with_torch, host, randn, seeds,
+from op_checks import (DTYPES, FEW, FEWER, assert_close, check_grad, compare_with_torch, host, randn, seeds,
                                tensor)
 
 FIXTURE_OK = settings(FEW, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minigrad import functional as F
-from nonspatial_checks import DTYPES, FEW, FEWER, check_grad, compare_with_torch, host, randn, seeds, tensor
+from op_checks import DTYPES, FEW, FEWER, check_grad, compare_with_torch, host, randn, seeds, tensor
 
 
 @st.composite

@@ -1,4 +1,4 @@
-"""Shared checks for the tests of the non-spatial functions (imported by the test modules
+"""Shared checks for the tests of every function in minigrad.functional (imported by the test modules
 in this folder; pytest puts the folder on sys.path because it has no __init__.py).
 
 * :func:`check_grad`: float64 central finite differences (:func:`minigrad.gradcheck`).
