@@ -7,10 +7,10 @@ added instead. Both files are written to a temporary name first and then renamed
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from benchmarks.environment import machine_slug
+from models.atomic import write_files_atomically
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "results"
 
@@ -87,12 +87,6 @@ def markdown(run: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write(run: dict, out_dir=None) -> tuple:
     """Write ``run`` as JSON and markdown into ``out_dir`` (default benchmarks/results/);
     return the two paths."""
@@ -105,6 +99,6 @@ def write(run: dict, out_dir=None) -> tuple:
         n += 1
         candidate = f"{stem}-{n}"
     json_path, md_path = out_dir / f"{candidate}.json", out_dir / f"{candidate}.md"
-    _atomic_write(json_path, json.dumps(run, indent=2) + "\n")
-    _atomic_write(md_path, markdown(run))
+    write_files_atomically({json_path: (json.dumps(run, indent=2) + "\n").encode(),
+                            md_path: markdown(run).encode()})
     return json_path, md_path
