@@ -8,6 +8,11 @@ For a function f of tensors that returns a tensor y, pick a random cotangent v (
 
 in float64, where the central difference has error O(eps^2). An element passes when
 |analytic - numeric| <= atol + rtol * |numeric|.
+
+NaN and Inf never pass: a comparison with NaN is False, so an elementwise test such as
+``excess > 0`` would let a NaN gradient through. The output of ``fn`` must be finite, and a
+non-finite analytic or numeric element is a failure (the first one is named), whatever the
+other elements are.
 """
 from __future__ import annotations
 
@@ -48,6 +53,8 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
 
     out = fn(*inputs)
     backend = out.backend
+    if not _require_finite("output of fn", backend.to_numpy(out.data), raise_on_failure):
+        return False
     v = backend.asarray(np.random.default_rng(seed).standard_normal(out.shape), dtype=out.dtype)
     for i in checked:
         inputs[i].grad = None
@@ -73,16 +80,40 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
             flat[k] = original
             numeric[k] = (plus - minus) / (2 * eps)
         got = backend.to_numpy(analytic[i]).reshape(-1).astype(np.float64)
+        bad = ~(np.isfinite(got) & np.isfinite(numeric))
+        if bad.any():
+            k = int(np.argmax(bad))
+            return _fail(f"gradcheck failed for input {i} at index {_index(k, data.shape)}: analytic {got[k]:.10g}, "
+                         f"numeric {numeric[k]:.10g} (non-finite gradient)", raise_on_failure)
         excess = np.abs(got - numeric) - (atol + rtol * np.abs(numeric))
         k = int(np.argmax(excess)) if excess.size else 0
         if excess.size and excess[k] > 0 and (worst is None or excess[k] > worst[0]):
-            worst = (excess[k], i, np.unravel_index(k, data.shape), got[k], numeric[k])
+            worst = (excess[k], i, k, got[k], numeric[k])
 
     if worst is None:
         return True
-    _, i, index, a, n = worst
-    message = (f"gradcheck failed for input {i} at index {tuple(int(j) for j in index)}: "
-               f"analytic {a:.10g}, numeric {n:.10g} (|diff| {abs(a - n):.3g}, atol {atol}, rtol {rtol})")
+    _, i, k, a, n = worst
+    return _fail(f"gradcheck failed for input {i} at index {_index(k, inputs[i].shape)}: "
+                 f"analytic {a:.10g}, numeric {n:.10g} (|diff| {abs(a - n):.3g}, atol {atol}, rtol {rtol})",
+                 raise_on_failure)
+
+
+def _index(flat_index, shape) -> tuple:
+    return tuple(int(j) for j in np.unravel_index(flat_index, shape))
+
+
+def _fail(message, raise_on_failure) -> bool:
     if raise_on_failure:
         raise GradcheckError(message)
     return False
+
+
+def _require_finite(what, array, raise_on_failure) -> bool:
+    """Fail when ``array`` holds NaN or Inf, naming the first such element."""
+    bad = ~np.isfinite(np.asarray(array))
+    if not bad.any():
+        return True
+    k = int(np.argmax(bad.reshape(-1)))
+    return _fail(f"gradcheck failed: the {what} is not finite at index {_index(k, bad.shape)} "
+                 f"(value {np.asarray(array).reshape(-1)[k]}); gradients are only checked at points "
+                 f"where the function is finite", raise_on_failure)
