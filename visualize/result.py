@@ -5,10 +5,13 @@ A :class:`Result` holds
 * ``arrays``   the numbers the method computed (``{"saliency": (H, W) float32, ...}``),
 * ``picture``  the rendered ``(H, W, 3)`` uint8 image, as the gallery and the CLI show it,
 * ``metadata`` a JSON-able dict: method, model architecture, weights SHA-256, every
-  hyperparameter, seed, time taken, backend, minigrad version, and what the method reports.
+  hyperparameter, seed, time taken, backend, minigrad version, and what the method reports;
+* ``attachments`` extra files a method makes ({"frames.gif": bytes}), written beside the PNG.
 
 ``result.save("out/saliency.png")`` writes the PNG and a JSON sidecar ``out/saliency.json``
-(and, with ``arrays=True``, ``out/saliency.npz``). Every file is written under a temporary
+(with ``arrays=True``, ``out/saliency.npz``; attachments as ``out/saliency.frames.gif``).
+The name is kept whole: ``photo.v1`` becomes ``photo.v1.png``, never ``photo.png``. Files that
+already exist are refused (FileExistsError naming them) unless ``overwrite=True``. Every file is written under a temporary
 name in the target folder first and renamed over the target with ``os.replace`` only once
 all of them are complete, so an existing file is never left half-written.
 ``Result.load("out/saliency.png")`` reads them back. In a notebook a result shows its picture
@@ -46,6 +49,12 @@ def to_jsonable(value):
     return value
 
 
+def picture_path(path) -> Path:
+    """``path`` ending in ``.png``: a suffix is added, never swapped (``a.v1`` -> ``a.v1.png``)."""
+    path = Path(path)
+    return path if path.suffix.lower() == ".png" else path.with_name(path.name + ".png")
+
+
 def _png_bytes(picture: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(picture).save(buf, format="PNG")
@@ -59,6 +68,7 @@ class Result:
     picture: np.ndarray
     arrays: dict = field(default_factory=dict)
     metadata: dict = field(default_factory=dict)
+    attachments: dict = field(default_factory=dict)
 
     def __post_init__(self):
         pic = np.asarray(self.picture)
@@ -70,13 +80,26 @@ class Result:
     @staticmethod
     def sidecar(path) -> Path:
         """The JSON file that goes with picture ``path`` (same name, ``.json``)."""
-        return Path(path).with_suffix(".json")
+        return picture_path(path).with_suffix(".json")
 
-    def save(self, path, arrays: bool = False) -> list[Path]:
-        """Write the picture to ``path`` (PNG; the suffix is forced to ``.png``), the metadata to
-        the ``.json`` sidecar and, when ``arrays`` is true, the arrays to ``.npz``. Returns the
-        paths written. Atomic: see the module docstring."""
-        png = Path(path).with_suffix(".png")
+    def planned_files(self, path, arrays: bool = False) -> list[Path]:
+        """The paths :meth:`save` writes for ``path``."""
+        png = picture_path(path)
+        return [png, png.with_suffix(".json")] + ([png.with_suffix(".npz")] if arrays else []) + [
+            png.with_suffix(f".{name}") for name in self.attachments]
+
+    def save(self, path, arrays: bool = False, overwrite: bool = False) -> list[Path]:
+        """Write the picture to ``path`` + ``.png`` (unless it already ends so), the metadata to
+        the ``.json`` sidecar, the arrays to ``.npz`` when ``arrays`` is true, and the
+        attachments. Returns the paths written. Atomic: see the module docstring. Existing
+        files are refused unless ``overwrite``."""
+        planned = self.planned_files(path, arrays)
+        if not overwrite:
+            existing = [str(p) for p in planned if p.exists()]
+            if existing:
+                raise FileExistsError(f"{', '.join(existing)} already exist(s); choose another output folder "
+                                      "or pass --overwrite (overwrite=True) to replace")
+        png = planned[0]
         files = {png: _png_bytes(self.picture),
                  self.sidecar(png): (json.dumps(to_jsonable(self.metadata), indent=2, sort_keys=True)
                                      + "\n").encode()}
@@ -84,6 +107,8 @@ class Result:
             buf = io.BytesIO()
             np.savez_compressed(buf, **{k: np.asarray(v) for k, v in self.arrays.items()})
             files[png.with_suffix(".npz")] = buf.getvalue()
+        for name, data in self.attachments.items():
+            files[png.with_suffix(f".{name}")] = bytes(data)
         write_files_atomically(files)
         return list(files)
 
@@ -91,7 +116,7 @@ class Result:
     def load(cls, path) -> "Result":
         """Read a saved result: the PNG at ``path``, its JSON sidecar, and its ``.npz`` arrays if
         they were saved."""
-        png = Path(path).with_suffix(".png")
+        png = picture_path(path)
         for needed in (png, cls.sidecar(png)):
             if not needed.is_file():
                 raise FileNotFoundError(f"Result.load: {str(needed)!r} does not exist; "
