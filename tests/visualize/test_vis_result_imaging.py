@@ -38,7 +38,7 @@ def test_a_failed_save_leaves_existing_files_untouched(tmp_path):
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     bad = Result(picture=r.picture, metadata={"unserializable": object()})
     with pytest.raises(TypeError):
-        bad.save(tmp_path / "pic.png")
+        bad.save(tmp_path / "pic.png", overwrite=True)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
@@ -108,3 +108,19 @@ def test_normalize_contrast_centres_on_gray():
 def test_text_is_drawn_deterministically():
     a, b = imaging.text_block("conv5: 256 channels"), imaging.text_block("conv5: 256 channels")
     assert np.array_equal(a, b) and a.min() < 0.5     # some dark ink on white
+
+
+def test_names_keep_their_dots_and_existing_files_are_refused(tmp_path):
+    r = _result()
+    first, second = r.save(tmp_path / "photo.v1"), r.save(tmp_path / "photo.v2")
+    assert first[0].name == "photo.v1.png" and second[0].name == "photo.v2.png"
+    with pytest.raises(FileExistsError, match="photo.v1.png.*--overwrite"):
+        r.save(tmp_path / "photo.v1")
+    assert r.save(tmp_path / "photo.v1", overwrite=True) == first
+
+
+def test_attachments_are_written_beside_the_picture(tmp_path):
+    r = Result(picture=_result().picture, attachments={"frames.gif": b"GIF89a"})
+    files = r.save(tmp_path / "run")
+    assert [f.name for f in files] == ["run.png", "run.json", "run.frames.gif"]
+    assert (tmp_path / "run.frames.gif").read_bytes() == b"GIF89a"
