@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import backends
 from minigrad.autograd_mode import is_grad_enabled
+from minigrad.tensor import Tensor  # defined before minigrad.tensor imports the functions
 
 
 class Function:
@@ -29,8 +30,6 @@ class Function:
     name: str | None = None
 
     def __call__(self, *inputs):
-        from minigrad.tensor import Tensor
-
         tensors = _as_tensors(inputs, self._name())
         arrays = [None if t is None else t.data for t in tensors]
         outputs = self.forward(*arrays)
@@ -71,8 +70,6 @@ class Function:
 def _as_tensors(inputs, function_name):
     """Wrap plain arrays and Python numbers as constant tensors on the inputs' backend, and
     refuse a mix of NumPy and CuPy tensors with a message that says how to fix it."""
-    from minigrad.tensor import Tensor
-
     tensor_inputs = [(i, x) for i, x in enumerate(inputs) if isinstance(x, Tensor)]
     if not tensor_inputs:
         raise TypeError(f"{function_name}: at least one input must be a Tensor")

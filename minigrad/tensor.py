@@ -328,4 +328,6 @@ def _reverse_topological_order(root_function):
     return order
 
 
-from minigrad import functional as F  # noqa: E402  (functional needs Tensor defined first)
+# the one import back into the package (see minigrad/__init__.py): the functions import Tensor,
+# so they are imported once it is defined
+from minigrad import functional as F  # noqa: E402

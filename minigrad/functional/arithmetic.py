@@ -6,6 +6,7 @@ For broadcast operands the backward sums the gradient back to each operand's sha
 from __future__ import annotations
 
 from minigrad.function import Function, sum_to
+from minigrad.tensor import Tensor  # defined before minigrad.tensor imports the functions
 
 
 class Add(Function):
@@ -119,7 +120,6 @@ class MatMul(Function):
 
 
 def _check_broadcast(name, a, b):
-    from minigrad.tensor import Tensor
     sa = a.shape if isinstance(a, Tensor) else None
     sb = b.shape if isinstance(b, Tensor) else None
     if sa is None or sb is None:
@@ -160,7 +160,6 @@ def neg(x):
 
 def pow(x, exponent):
     """x ** exponent, for a constant (non-tensor) exponent."""
-    from minigrad.tensor import Tensor
     if isinstance(exponent, Tensor):
         raise TypeError("pow: the exponent must be a Python number, not a Tensor")
     return Pow(_python_number(exponent))(x)

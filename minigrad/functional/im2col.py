@@ -18,14 +18,12 @@ it loops over the kh*kw kernel offsets: for a fixed offset (i, j) the pixels rea
 regular strided grid of the input that no two output pixels share, so one vectorised
 ``+=`` per offset adds them all.
 
-Both copy loops run split over channels on every core
-(:func:`~minigrad.functional.parallel.parallel_over_channels`). The functions work for NumPy
-and CuPy arrays alike.
+The functions work for NumPy and CuPy arrays alike. (:mod:`minigrad.kernels.im2col` runs
+the same two copies split over the CPU cores.)
 """
 from __future__ import annotations
 
 from backends import get_array_module
-from minigrad.functional.parallel import parallel_over_channels
 
 
 def pair(value, name: str, function: str) -> tuple[int, int]:
@@ -76,18 +74,14 @@ def im2col(x, kernel, stride, padding, dilation):
     Reshaped to (N, C*kh*kw, Ho*Wo) it is the matrix whose column p holds the patch that
     output pixel p sees, so ``weight.reshape(O, -1) @ cols`` is the convolution.
     """
-    xp = get_array_module(x)
+    return get_array_module(x).ascontiguousarray(patches(x, kernel, stride, padding, dilation))
+
+
+def patches(x, kernel, stride, padding, dilation):
+    """The patches of x as the strided view :func:`windows` of the zero-padded input."""
     ho = output_size(x.shape[2], kernel[0], stride[0], padding[0], dilation[0])
     wo = output_size(x.shape[3], kernel[1], stride[1], padding[1], dilation[1])
-    view = windows(pad_zeros(x, padding), kernel, stride, dilation, (ho, wo))
-    cols = xp.empty(view.shape, dtype=x.dtype)
-    parallel_over_channels(xp.copyto, cols, view, axis=_split_axis(x.shape))
-    return cols
-
-
-def _split_axis(x_shape):
-    """Split the copies over the batch when it is longer than the channels (an RGB input)."""
-    return 0 if x_shape[0] > x_shape[1] else 1
+    return windows(pad_zeros(x, padding), kernel, stride, dilation, (ho, wo))
 
 
 def col2im(cols, x_shape, stride, padding, dilation):
@@ -99,20 +93,26 @@ def col2im(cols, x_shape, stride, padding, dilation):
     then the padding is cut off. One vectorised ``+=`` per kernel offset (i, j). Rows or
     columns of the input that no window reaches get 0.
     """
-    xp = get_array_module(cols)
+    x_pad = col2im_canvas(cols, x_shape, stride, padding, dilation)
+    add_windows(x_pad, cols, stride, dilation)
+    return x_pad[:, :, padding[0]:padding[0] + x_shape[2], padding[1]:padding[1] + x_shape[3]]
+
+
+def col2im_canvas(cols, x_shape, stride, padding, dilation):
+    """Zeros (N, C, Hp, Wp) large enough for the padded input and every window, even ones
+    that run past its end."""
     n, c, kh, kw, ho, wo = cols.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    h, w = x_shape[2], x_shape[3]
-    # the canvas must hold the padded input and every window, even ones past its end
-    hp = max(h + 2 * ph, (ho - 1) * sh + (kh - 1) * dh + 1)
-    wp = max(w + 2 * pw, (wo - 1) * sw + (kw - 1) * dw + 1)
-    x_pad = xp.zeros((n, c, hp, wp), dtype=cols.dtype)
+    hp = max(x_shape[2] + 2 * ph, (ho - 1) * sh + (kh - 1) * dh + 1)
+    wp = max(x_shape[3] + 2 * pw, (wo - 1) * sw + (kw - 1) * dw + 1)
+    return get_array_module(cols).zeros((n, c, hp, wp), dtype=cols.dtype)
 
-    def add_back(x_pad, cols):
-        for i in range(kh):
-            for j in range(kw):
-                top, left = i * dh, j * dw
-                x_pad[:, :, top:top + sh * (ho - 1) + 1:sh, left:left + sw * (wo - 1) + 1:sw] += cols[:, :, i, j]
 
-    parallel_over_channels(add_back, x_pad, cols, axis=_split_axis(x_shape))
-    return x_pad[:, :, ph:ph + h, pw:pw + w]
+def add_windows(x_pad, cols, stride, dilation):
+    """x_pad[:, :, h*sh + i*dh, w*sw + j*dw] += cols[:, :, i, j, h, w], one slice per (i, j)."""
+    _, _, kh, kw, ho, wo = cols.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    for i in range(kh):
+        for j in range(kw):
+            top, left = i * dh, j * dw
+            x_pad[:, :, top:top + sh * (ho - 1) + 1:sh, left:left + sw * (wo - 1) + 1:sw] += cols[:, :, i, j]

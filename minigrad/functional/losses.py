@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from backends import get_array_module
 from minigrad.function import Function
+from minigrad.tensor import Tensor  # defined before minigrad.tensor imports the functions
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -76,7 +77,6 @@ def cross_entropy(logits, target, reduction="mean"):
 
     ``target`` may be a Tensor, a NumPy/CuPy array or a list of ints.
     """
-    from minigrad.tensor import Tensor
     _check_reduction("cross_entropy", reduction)
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy: logits must have shape (N, K), got {tuple(logits.shape)}")

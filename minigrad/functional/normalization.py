@@ -21,6 +21,7 @@ from __future__ import annotations
 import backends
 from backends import get_array_module
 from minigrad.function import Function, sum_to
+from minigrad.tensor import Tensor  # defined before minigrad.tensor imports the functions
 
 
 class _Normalize(Function):
@@ -118,7 +119,6 @@ class InstanceNorm(_Normalize):
 
 
 def _raw(array):
-    from minigrad.tensor import Tensor
     return array.data if isinstance(array, Tensor) else array
 
 

@@ -14,13 +14,10 @@ from __future__ import annotations
 import numpy as np
 
 from backends import get_array_module
+from minigrad import kernels
 from minigrad.function import Function
-from minigrad.functional.im2col import pad_zeros, pair
-from minigrad.functional.parallel import parallel_over_channels
-
-#: use the fast paths (max_pool2d's scatter backward; adaptive_avg_pool2d's reshape when the
-#: sizes divide); False runs the reference versions
-FAST_PATHS = True
+from minigrad.functional.im2col import pad_zeros, pair, windows
+from minigrad.kernels import pooling as fast
 
 
 class _Windows:
@@ -68,6 +65,12 @@ class _Windows:
         n, c, h, w = x_shape
         return xp.zeros((n, c, h + 2 * ph + eh, w + 2 * pw + ew), dtype=dtype)
 
+    def patches(self, x_pad):
+        """All windows of x_pad as one array (N, C, kh kw, Ho, Wo): patches[:, :, k] = view(i, j)."""
+        n, c = x_pad.shape[:2]
+        (kh, kw), (ho, wo) = self.kernel, self.out
+        return windows(x_pad, self.kernel, self.stride, (1, 1), self.out).reshape(n, c, kh * kw, ho, wo)
+
     def crop(self, x_pad, x_shape):
         (ph, pw) = self.padding
         return x_pad[:, :, ph:ph + x_shape[2], pw:pw + x_shape[3]]
@@ -76,18 +79,18 @@ class _Windows:
 class MaxPool2d(Function):
     """y[n, c, h, w] = max over the window of x_pad (padding is -inf, so never chosen).
 
-    Forward keeps a running maximum over the kernel offsets and the offset k = i kw + j where
-    it was found. A later offset wins only when strictly larger, so among tied values the
-    *first* in row-major window order is the argmax; a window holding NaN gives NaN with its
-    last NaN as argmax (torch's rule).
+    Forward gathers the kh kw values of every window (:meth:`_Windows.patches`) and takes
+    their maximum and its offset k = i kw + j (the argmax). Among tied values the *first* in
+    row-major window order is the argmax; a window holding NaN gives NaN with its last NaN as
+    argmax (torch's rule).
 
     dL/dx is dL/dy routed to the argmax of each window (0 elsewhere); a pixel that is the
-    argmax of several overlapping windows receives the sum. The reference backward adds, per
-    offset k, ``where(argmax == k, g_y, 0)`` into the strided slice of offset k (kh*kw passes
-    over g_y); the fast path turns the argmax into positions in the padded canvas and adds
-    g_y there in one scatter (``add.at``, which sums repeated positions), up to 12x faster,
-    or, when the windows do not overlap, assigns each offset's slice (:meth:`_route_disjoint`).
-    Forward and the non-overlapping backward run split over channels on every core.
+    argmax of several overlapping windows receives the sum. Backward adds, per offset k,
+    ``where(argmax == k, g_y, 0)`` into the strided slice of offset k.
+
+    With fast paths on (:func:`minigrad.fast_paths`), :mod:`minigrad.kernels.pooling` keeps a
+    running maximum instead of gathering the windows and routes the gradient in one scatter
+    (or by assignment when windows do not overlap), on several threads.
     """
 
     name = "max_pool2d"
@@ -102,35 +105,25 @@ class MaxPool2d(Function):
             raise TypeError(f"max_pool2d: input x must be a float array, got {x.dtype}")
         win = self.windows = _Windows("max_pool2d", x, *self.args)
         x_pad = pad_zeros(x, win.padding, win.extra, value=-np.inf)
-        best = xp.empty(x.shape[:2] + win.out, dtype=x.dtype)
-        argmax = xp.empty(best.shape, dtype=np.min_scalar_type(win.kernel[0] * win.kernel[1] - 1))
-        parallel_over_channels(self._running_max, x_pad, best, argmax)
-        self.argmax, self.x_shape = argmax, x.shape
+        if kernels.enabled():
+            best, argmax = fast.max_pool(win, x_pad)
+        else:
+            best, argmax = self._max_of_windows(x_pad)
+        self.argmax, self.x_shape = argmax.astype(_offset_dtype(win), copy=False), x.shape
         if not self.return_indices:
             return best
         return best, self._flat_indices(xp)
 
-    def _running_max(self, x_pad, best, argmax):
-        """best, argmax = the maximum of each window of x_pad and its offset k, written in place.
-
-        The offsets k come in increasing order, so "set argmax to k where v > best" is
-        argmax = max(argmax, k [v > best]): two arithmetic passes instead of a masked copy
-        (``copyto(..., where=)``, 6x slower on VGG-16's first pooling)."""
+    def _max_of_windows(self, x_pad):
+        """(max, argmax) over the kh kw values of each window; a window's NaN wins, its last one."""
         xp = get_array_module(x_pad)
-        win = self.windows
-        offsets = win.offsets()
-        best[...] = win.view(x_pad, 0, 0)
-        argmax[...] = 0
-        take, update = xp.empty(best.shape, dtype=bool), xp.empty_like(argmax)
-        for k, i, j in offsets[1:]:
-            v = win.view(x_pad, i, j)
-            xp.greater(v, best, out=take)
-            xp.maximum(best, v, out=best)          # propagates NaN, as torch does
-            xp.multiply(take, argmax.dtype.type(k), out=update)
-            xp.maximum(argmax, update, out=argmax)
-        if xp.isnan(best).any():                   # torch's argmax of a window with NaN: its last NaN
-            for k, i, j in offsets:
-                xp.copyto(argmax, k, where=xp.isnan(win.view(x_pad, i, j)), casting="unsafe")
+        patches = self.windows.patches(x_pad)
+        argmax = patches.argmax(axis=2)                            # the first maximum (or first NaN)
+        nan = xp.isnan(patches)
+        last_nan = nan.shape[2] - 1 - nan[:, :, ::-1].argmax(axis=2)
+        argmax = xp.where(nan.any(axis=2), last_nan, argmax)
+        best = xp.take_along_axis(patches, argmax[:, :, None], axis=2)[:, :, 0]
+        return best, argmax
 
     def _flat_indices(self, xp):
         """torch's indices: the argmax as a flat position h * W + w in the input plane."""
@@ -145,36 +138,19 @@ class MaxPool2d(Function):
     def backward(self, gy, *_):
         xp = get_array_module(gy)
         win = self.windows
-        gx_pad = win.canvas(self.x_shape, gy.dtype, xp)
-        if FAST_PATHS and all(s >= k for s, k in zip(win.stride, win.kernel)):
-            parallel_over_channels(self._route_disjoint, gx_pad, self.argmax, gy)
-        elif FAST_PATHS:
-            xp.add.at(gx_pad.reshape(-1), self._canvas_positions(gx_pad.shape, xp).reshape(-1), gy.reshape(-1))
+        if kernels.enabled():
+            gx_pad = fast.max_pool_backward(win, self.argmax, gy, self.x_shape)
         else:
+            gx_pad = win.canvas(self.x_shape, gy.dtype, xp)
             zero = gy.dtype.type(0)
             for k, i, j in win.offsets():
                 win.view(gx_pad, i, j)[...] += xp.where(self.argmax == k, gy, zero)
         return win.crop(gx_pad, self.x_shape)
 
-    def _route_disjoint(self, gx_pad, argmax, gy):
-        """The backward when no two windows overlap (stride >= kernel, as in VGG and most
-        nets): every canvas pixel belongs to at most one window, so offset k's slice is
-        *assigned* g_y where argmax == k, with no scatter and no sum."""
-        xp = get_array_module(gy)
-        for k, i, j in self.windows.offsets():
-            xp.multiply(gy, argmax == k, out=self.windows.view(gx_pad, i, j))
 
-    def _canvas_positions(self, canvas_shape, xp):
-        """Where each window's maximum lies in the flattened canvas (N, C, Hc, Wc):
-        plane (n C + c) Hc Wc, plus row h s_h + i and column w s_w + j, for argmax k = i kw + j."""
-        win = self.windows
-        n, c, hc, wc = canvas_shape
-        (sh, sw), (ho, wo) = win.stride, win.out
-        offset = xp.asarray([i * wc + j for _, i, j in win.offsets()], dtype=np.int64)
-        corner = (xp.arange(n * c, dtype=np.int64).reshape(n, c, 1, 1) * (hc * wc)
-                  + (xp.arange(ho, dtype=np.int64) * (sh * wc)).reshape(ho, 1) + xp.arange(wo, dtype=np.int64) * sw)
-        corner += offset[self.argmax]
-        return corner
+def _offset_dtype(win):
+    """The smallest integer type that holds every kernel offset k < kh kw."""
+    return np.min_scalar_type(win.kernel[0] * win.kernel[1] - 1)
 
 
 class AvgPool2d(Function):
@@ -235,8 +211,8 @@ class AdaptiveAvgPool2d(Function):
     """y = A_h x A_w^T per plane, where A_h, A_w average torch's adaptive bins (bins may overlap
     when In is not a multiple of Out). Linear, so dL/dx = A_h^T g_y A_w.
 
-    When In is a multiple of Out the bins are disjoint blocks of k = In / Out pixels and
-    y is a reshape-and-mean; dL/dx = g_y / (k_h k_w) repeated over each block.
+    With fast paths on (:func:`minigrad.fast_paths`) and In a multiple of Out, the bins are
+    disjoint blocks and :mod:`minigrad.kernels.pooling` averages them by a reshape.
     """
 
     name = "adaptive_avg_pool2d"
@@ -256,19 +232,16 @@ class AdaptiveAvgPool2d(Function):
             raise ValueError(f"adaptive_avg_pool2d: output_size {self.output_size} must be >= 1")
         n, c, h, w = self.x_shape = x.shape
         (oh, ow) = out
-        self.blocks = (h // oh, w // ow) if FAST_PATHS and h % oh == 0 and w % ow == 0 else None
+        self.blocks = (h // oh, w // ow) if kernels.enabled() and h % oh == 0 and w % ow == 0 else None
         if self.blocks is not None:
-            kh, kw = self.blocks
-            return x.reshape(n, c, oh, kh, ow, kw).mean(axis=(3, 5))
+            return fast.block_mean(x, self.blocks)
         self.a_h, self.a_w = _bin_matrix(h, oh, x.dtype, xp), _bin_matrix(w, ow, x.dtype, xp)
         return xp.matmul(xp.matmul(self.a_h, x), self.a_w.T)
 
     def backward(self, gy):
         xp = get_array_module(gy)
         if self.blocks is not None:
-            (kh, kw), (n, c, oh, ow) = self.blocks, gy.shape
-            share = (gy * gy.dtype.type(1.0 / (kh * kw))).reshape(n, c, oh, 1, ow, 1)
-            return xp.broadcast_to(share, (n, c, oh, kh, ow, kw)).reshape(self.x_shape)
+            return fast.block_mean_backward(gy, self.blocks)
         return xp.matmul(xp.matmul(self.a_h.T, gy), self.a_w)
 
 

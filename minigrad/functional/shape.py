@@ -7,6 +7,7 @@ import numpy as np
 
 from backends import get_array_module
 from minigrad.function import Function
+from minigrad.tensor import Tensor  # defined before minigrad.tensor imports the functions
 from minigrad.functional.reductions import normalize_axes
 
 
@@ -158,7 +159,6 @@ def stack(tensors, axis=0):
 
 def getitem(x, index):
     """x[index]; the gradient flows to the selected elements."""
-    from minigrad.tensor import Tensor
     if isinstance(index, Tensor):
         index = index.data
     elif isinstance(index, tuple):

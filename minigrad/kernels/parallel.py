@@ -8,8 +8,9 @@ function must only write into its own chunk of its output arguments (true of any
 elementwise pass), so the chunks never overlap and the result is exactly the
 single-threaded one, byte for byte.
 
-Small arrays, CuPy arrays (the GPU is already parallel) and ``THREADS = 1`` take the plain
-single call, which is also the reference the tests compare with.
+Small arrays, CuPy arrays (the GPU is already parallel), ``THREADS = 1`` and fast paths
+switched off (:func:`minigrad.fast_paths`) take the plain single call, which is also the
+reference the tests compare with.
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from minigrad import kernels
 
 #: how many threads share a pass (the cores this process may use); 1 turns splitting off
 THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -40,7 +43,7 @@ def parallel_over_channels(fn, *arrays, axis=1):
     within the chunk it is given. ``axis=0`` cuts the batch instead (for few channels)."""
     channels = arrays[0].shape[axis] if arrays[0].ndim >= 2 else 1
     threads = min(THREADS, channels)
-    if (threads < 2 or arrays[0].size < MIN_ELEMENTS
+    if (threads < 2 or not kernels.enabled() or arrays[0].size < MIN_ELEMENTS
             or not all(isinstance(a, np.ndarray) for a in arrays)):
         fn(*arrays)
         return

@@ -1,30 +1,29 @@
 """conv2d and conv_transpose2d: finite differences and torch comparisons over drawn shapes,
-strides, paddings, dilations and groups, on both the im2col reference and the shifted-view
-fast path; the fast path against the reference; frozen weights; errors."""
+strides, paddings, dilations and groups, with fast paths on and off (the kernels themselves
+are compared with the reference in test_kernels.py); col2im as the adjoint of im2col; frozen
+weights; errors."""
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import minigrad
 import minigrad.functional.conv as conv
-import minigrad.functional.gemm as gemm_module
 from minigrad import functional as F
+from minigrad.kernels import shifted_conv
 from minigrad.functional.im2col import col2im, im2col
 from op_checks import DTYPES, FEW, FEWER, assert_close, check_grad, compare_with_torch, randn, seeds, tensor
 
-# the `path` fixture sets module state once per test; every drawn example runs under it
+# the `path` fixture sets the switch once per test; every drawn example runs under it
 FEW = settings(FEW, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 FEWER = settings(FEWER, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
 @pytest.fixture(params=["reference", "fast"])
-def path(request, monkeypatch):
-    """Run a test on the im2col reference and on the shifted-view fast path (enabled for every
-    channel count, so that small test shapes reach it)."""
-    monkeypatch.setattr(conv, "FAST_PATHS", request.param == "fast")
-    monkeypatch.setattr(conv, "_SHIFTED_MIN_CHANNELS", 1)
-    monkeypatch.setattr(conv, "_SHIFTED_MIN_PIXELS", 1)
-    return request.param
+def path(request):
+    """Run a test with fast paths off (the im2col reference) and on."""
+    with minigrad.fast_paths(request.param == "fast"):
+        yield request.param
 
 
 @st.composite
@@ -100,27 +99,6 @@ def test_conv_transpose2d_matches_torch(torch, path, dtype, case, seed):
 
 
 @FEW
-@given(case=conv_cases(max_groups=1, stride_one=True), dtype=st.sampled_from(DTYPES), seed=seeds)
-def test_fast_path_equals_reference(monkeypatch, case, dtype, seed):
-    """The shifted-view kernels give the im2col kernels' results (forward, dx, dW)."""
-    x_shape, w_shape, stride, padding, dilation, _ = case
-    x, w, gy = (a.astype(dtype) for a in randn(seed, x_shape, w_shape, x_shape))
-    geometry = conv.Geometry(stride, padding, dilation)
-    monkeypatch.setattr(conv, "_SHIFTED_MIN_CHANNELS", 1)
-    monkeypatch.setattr(conv, "_SHIFTED_MIN_PIXELS", 1)
-    y_fast = conv._correlate_shifted(x, conv.shifted_taps(w), padding, dilation)
-    y_ref = conv._correlate_im2col(x, w, geometry)
-    gy = randn(seed + 1, y_ref.shape).astype(dtype)
-    rtol = 1e-12 if dtype == "float64" else 1e-5
-    assert y_fast.dtype == np.dtype(dtype)
-    assert_close(y_fast, y_ref, rtol, "forward")
-    assert_close(conv.weight_grad(x, gy, geometry, w.shape), conv._weight_grad_im2col(x, gy, geometry, w.shape),
-                 rtol, "weight gradient")
-    assert_close(conv.correlate_adjoint(gy, w, geometry, x.shape),
-                 conv._correlate_adjoint_im2col(gy, w, geometry, x.shape), rtol, "input gradient")
-
-
-@FEW
 @given(case=conv_cases(), seed=seeds)
 def test_col2im_is_the_adjoint_of_im2col(case, seed):
     """<im2col(x), c> = <x, col2im(c)> for all x, c: the defining property of col2im."""
@@ -138,7 +116,7 @@ def test_frozen_weights_skip_the_weight_gradient(path, monkeypatch):
     def fail(*args):
         raise AssertionError("weight gradient computed for a frozen weight")
 
-    monkeypatch.setattr(conv, "weight_grad", fail)
+    monkeypatch.setattr(conv, "run_weight_grad", fail)
     x = tensor(randn(0, (1, 3, 6, 6)).astype(np.float32), requires_grad=True)
     w, b = (tensor(a.astype(np.float32)) for a in randn(1, (4, 3, 3, 3), (4,)))
     F.conv2d(x, w, b, padding=1).sum().backward()
@@ -150,12 +128,12 @@ def test_frozen_weights_skip_the_weight_gradient(path, monkeypatch):
 def test_default_paths_keep_float32():
     x = tensor(randn(0, (1, 16, 64, 64)).astype(np.float32), requires_grad=True)
     # the shifted-view path is the NumPy default; CuPy keeps im2col (see shifted_applies)
-    assert conv.shifted_applies(x.data, conv.Geometry((1, 1), (1, 1), (1, 1))) == (x.backend.name == "numpy")
+    assert shifted_conv.shifted_applies(x.data, conv.Geometry((1, 1), (1, 1), (1, 1))) == (x.backend.name == "numpy")
     w = tensor(randn(1, (8, 16, 3, 3)).astype(np.float32), requires_grad=True)
     y = F.conv2d(x, w, padding=1)
     y.backward(np.ones(y.shape, np.float32))
     assert y.dtype == x.grad.dtype == w.grad.dtype == np.float32
-    ref = conv._correlate_im2col(x.data, w.data, conv.Geometry((1, 1), (1, 1), (1, 1)))
+    ref = conv.correlate(x.data, w.data, conv.Geometry((1, 1), (1, 1), (1, 1)))
     assert_close(y.data, ref, 1e-5, "forward")
 
 
@@ -185,21 +163,3 @@ def test_conv_bad_bias_dtype_and_transpose_channels():
         F.conv_transpose2d(x, w)
     with pytest.raises(ValueError, match="conv_transpose2d: output_padding"):
         F.conv_transpose2d(x, tensor(np.zeros((3, 2, 3, 3))), stride=2, output_padding=2)
-
-
-@pytest.mark.parametrize("use_cblas", [True, False])
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_gemm_into_views(monkeypatch, use_cblas, dtype):
-    """gemm writes a @ b (or adds it) into a view, with plain and transposed operand views,
-    through NumPy's bundled cblas and through the matmul fallback alike."""
-    if not use_cblas:
-        monkeypatch.setattr(gemm_module, "_CBLAS", {})
-    big = randn(0, (7, 20)).astype(dtype)
-    a, b = big[:3, 2:7], big[1:6, 3:17].T[2:8].T          # (3, 5) row view, (5, 6) strided view
-    a_t = np.ascontiguousarray(a.T).T                      # the same values, column-major
-    out = np.zeros((4, 9), dtype)
-    gemm_module.gemm(a, b, out[1:4, 2:8], accumulate=False)
-    gemm_module.gemm(a_t, b, out[1:4, 2:8], accumulate=True)
-    expected = np.zeros((4, 9))
-    expected[1:4, 2:8] = 2 * (a.astype(np.float64) @ b.astype(np.float64))
-    assert_close(out, expected, 1e-12 if dtype == "float64" else 1e-5, "gemm")

@@ -1,18 +1,23 @@
-"""The passes split over channels on several threads give the same bytes as one thread."""
+"""The passes split over channels on several threads give the same bytes as one thread, and
+fast paths switched off start no thread."""
 import numpy as np
 import pytest
 
-import minigrad.functional.parallel as parallel
+import minigrad
+import minigrad.kernels.im2col as threaded
+import minigrad.kernels.parallel as parallel
 from minigrad import functional as F
 from minigrad import Tensor
+from minigrad.functional import im2col as reference
 
 
 def _run(monkeypatch, threads, fn, x, g):
     monkeypatch.setattr(parallel, "THREADS", threads)
     monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)      # split even these small arrays
-    t = Tensor(x, requires_grad=True)
-    y = fn(t)
-    y.backward(g(y.shape))
+    with minigrad.fast_paths(True):
+        t = Tensor(x, requires_grad=True)
+        y = fn(t)
+        y.backward(g(y.shape))
     return y.numpy(), t.grad
 
 
@@ -49,6 +54,7 @@ def test_max_pool_threads_match_one_thread(monkeypatch, kernel, stride, padding,
     np.testing.assert_array_equal(results[1][1], results[0][1])
 
 
+@minigrad.fast_paths(True)
 def test_small_arrays_are_not_split(monkeypatch):
     calls = []
     monkeypatch.setattr(parallel, "THREADS", 2)
@@ -60,32 +66,37 @@ def test_small_arrays_are_not_split(monkeypatch):
     assert sorted(calls) == [(1, 2, 2, 2), (1, 2, 2, 2)]
 
 
-@pytest.mark.parametrize("stride, padding, dilation", [((1, 1), (1, 1), (1, 1)), ((2, 3), (0, 2), (2, 1))])
-def test_im2col_col2im_threads_match_one_thread(monkeypatch, stride, padding, dilation):
-    from minigrad.functional.im2col import col2im, im2col
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((2, 5, 9, 11)).astype(np.float32)
-    results = []
-    for threads in (1, 2):
-        monkeypatch.setattr(parallel, "THREADS", threads)
-        monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
-        cols = im2col(x, (3, 2), stride, padding, dilation)
-        results.append((cols, col2im(cols * 1.5, x.shape, stride, padding, dilation)))
-    np.testing.assert_array_equal(results[1][0], results[0][0])
-    np.testing.assert_array_equal(results[1][1], results[0][1])
+def test_switched_off_runs_one_call(monkeypatch):
+    """minigrad.fast_paths(False) turns the threads off: even a split-everything setting makes one call."""
+    monkeypatch.setattr(parallel, "THREADS", 2)
+    monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
+    calls = []
+    with minigrad.fast_paths(False):
+        parallel.parallel_over_channels(lambda a: calls.append(a.shape), np.zeros((1, 4, 2, 2)))
+    assert calls == [(1, 4, 2, 2)]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("shape, kernel, stride, padding, dilation", [
+    ((2, 5, 9, 11), (3, 2), (1, 1), (1, 1), (1, 1)),
+    ((2, 5, 9, 11), (3, 2), (2, 3), (0, 2), (2, 1)),
+    ((4, 3, 10, 10), (5, 5), (2, 2), (2, 2), (1, 1)),     # batch longer than channels: split over the batch
+])
+@minigrad.fast_paths(True)
+def test_threaded_im2col_col2im_equal_the_reference(monkeypatch, threads, shape, kernel, stride, padding, dilation):
+    monkeypatch.setattr(parallel, "THREADS", threads)
+    monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    cols = threaded.im2col(x, kernel, stride, padding, dilation)
+    np.testing.assert_array_equal(cols, reference.im2col(x, kernel, stride, padding, dilation))
+    np.testing.assert_array_equal(threaded.col2im(cols * 1.5, x.shape, stride, padding, dilation),
+                                  reference.col2im(cols * 1.5, x.shape, stride, padding, dilation))
 
 
 def test_batch_axis_split(monkeypatch):
-    from minigrad.functional.im2col import col2im, im2col
-    x = np.random.default_rng(1).standard_normal((4, 3, 10, 10)).astype(np.float32)
-    results = []
-    for threads in (1, 2):
-        monkeypatch.setattr(parallel, "THREADS", threads)
-        monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
-        cols = im2col(x, (5, 5), (2, 2), (2, 2), (1, 1))
-        results.append((cols, col2im(cols, x.shape, (2, 2), (2, 2), (1, 1))))
-    np.testing.assert_array_equal(results[1][0], results[0][0])
-    np.testing.assert_array_equal(results[1][1], results[0][1])
+    monkeypatch.setattr(parallel, "THREADS", 2)
+    monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
     calls = []
-    parallel.parallel_over_channels(lambda a: calls.append(a.shape), np.zeros((4, 3, 2)), axis=0)
+    with minigrad.fast_paths(True):
+        parallel.parallel_over_channels(lambda a: calls.append(a.shape), np.zeros((4, 3, 2)), axis=0)
     assert sorted(calls) == [(2, 3, 2), (2, 3, 2)]

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import minigrad.functional.pooling as pooling
+import minigrad
 from minigrad import functional as F
 from op_checks import (DTYPES, FEW, FEWER, assert_close, check_grad, compare_with_torch, host, randn, seeds,
                                tensor)
@@ -140,16 +140,17 @@ def test_adaptive_avg_pool2d_matches_torch(torch, dtype, sizes, seed):
 @pytest.mark.parametrize("dtype", DTYPES)
 @FIXTURE_OK
 @given(blocks=st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4), st.integers(1, 4)), seed=seeds)
-def test_adaptive_fast_path_equals_bin_matrices(monkeypatch, dtype, blocks, seed):
+def test_adaptive_fast_path_equals_bin_matrices(dtype, blocks, seed):
+    """The block mean of minigrad.kernels.pooling against the reference's bin matrices."""
     oh, ow, kh, kw = blocks
     x = randn(seed, (2, 2, oh * kh, ow * kw)).astype(dtype)
     g = randn(seed + 1, (2, 2, oh, ow)).astype(dtype)
     results = []
     for fast in (True, False):
-        monkeypatch.setattr(pooling, "FAST_PATHS", fast)
-        t = tensor(x, requires_grad=True)
-        y = F.adaptive_avg_pool2d(t, (oh, ow))
-        y.backward(g)
+        with minigrad.fast_paths(fast):
+            t = tensor(x, requires_grad=True)
+            y = F.adaptive_avg_pool2d(t, (oh, ow))
+            y.backward(g)
         assert y.dtype == t.grad.dtype == np.dtype(dtype)
         results.append((y.numpy(), host(t.grad)))
     rtol = 1e-12 if dtype == "float64" else 1e-6
@@ -160,21 +161,27 @@ def test_adaptive_fast_path_equals_bin_matrices(monkeypatch, dtype, blocks, seed
 @pytest.mark.parametrize("dtype", DTYPES)
 @FIXTURE_OK
 @given(case=pool_cases(), seed=seeds, ties=st.booleans())
-def test_max_pool2d_scatter_backward_equals_reference(monkeypatch, dtype, case, seed, ties):
+def test_max_pool2d_fast_path_equals_reference(dtype, case, seed, ties):
+    """minigrad.kernels.pooling (running maximum, scatter or disjoint routing) against the
+    reference (gathered windows, one pass per offset): values, indices and gradient."""
     shape, kernel, stride, padding, ceil = case
     x = distinct(seed, shape)
     if ties:  # few distinct values: many tied windows, which both paths must send to the first maximum
         x = np.round(x / x.std() if x.std() > 0 else x)
     x = x.astype(dtype)
+    if ties:
+        x.flat[::7] = np.nan
     results = []
     for fast in (True, False):
-        monkeypatch.setattr(pooling, "FAST_PATHS", fast)
-        t = tensor(x, requires_grad=True)
-        y = F.max_pool2d(t, kernel, stride, padding, ceil)
-        y.backward(randn(seed + 1, y.shape).astype(dtype))
-        results.append(host(t.grad))
+        with minigrad.fast_paths(fast):
+            t = tensor(x, requires_grad=True)
+            y, indices = F.max_pool2d(t, kernel, stride, padding, ceil, return_indices=True)
+            y.backward(randn(seed + 1, y.shape).astype(dtype))
+        results.append((host(y.data), host(indices.data), host(t.grad)))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
     rtol = 1e-12 if dtype == "float64" else 1e-6
-    assert_close(results[0], results[1], rtol, "gradient")
+    assert_close(results[0][2], results[1][2], rtol, "gradient")
 
 
 def test_pooling_keeps_float32():

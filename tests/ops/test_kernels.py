@@ -1,0 +1,111 @@
+"""The fast kernels of minigrad.kernels against the references of minigrad.functional on
+drawn shapes, and the switch between them (minigrad.fast_paths, MINIGRAD_FAST_PATHS).
+
+The threaded passes are compared byte for byte in test_parallel.py; the pooling kernels
+through the switch in test_pooling.py.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minigrad
+from minigrad import functional as F
+from minigrad import kernels
+from minigrad.functional import conv
+from minigrad.kernels import gemm as gemm_module
+from minigrad.kernels import shifted_conv
+from op_checks import DTYPES, FEW, assert_close, randn, seeds, tensor
+
+
+@st.composite
+def stride_one_cases(draw):
+    """(x shape, weight shape, padding, dilation) of a stride-1 ungrouped convolution whose
+    padding is at most the kernel's reach (the shifted adjoint's condition)."""
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = tuple(draw(st.integers(0, d * (k - 1))) for k, d in zip(kernel, dilation))
+    size = tuple(max(1, d * (k - 1) + 1 - 2 * p + draw(st.integers(0, 5)))
+                 for k, p, d in zip(kernel, padding, dilation))
+    n, c, o = draw(st.integers(1, 3)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    return (n, c) + size, (o, c) + kernel, padding, dilation
+
+
+@FEW
+@given(case=stride_one_cases(), dtype=st.sampled_from(DTYPES), bias=st.booleans(), seed=seeds)
+def test_shifted_conv_equals_im2col(case, dtype, bias, seed):
+    """The shifted-view kernels give the im2col reference's y, dL/dx and dL/dW."""
+    x_shape, w_shape, padding, dilation = case
+    x, w, b = (a.astype(dtype) for a in randn(seed, x_shape, w_shape, (w_shape[0],)))
+    geometry = conv.Geometry((1, 1), padding, dilation)
+    taps = shifted_conv.shifted_taps(w)
+    y = shifted_conv.correlate_shifted(x, taps, padding, dilation, b if bias else None)
+    y_ref = conv.correlate(x, w, geometry) + (b.reshape(1, -1, 1, 1) if bias else 0)
+    gy = randn(seed + 1, y_ref.shape).astype(dtype)
+    rtol = 1e-12 if dtype == "float64" else 1e-5
+    assert y.dtype == np.dtype(dtype)
+    assert_close(y, y_ref, rtol, "forward")
+    assert_close(shifted_conv.weight_grad_shifted(x, gy, padding, dilation, w.shape),
+                 conv.weight_grad(x, gy, geometry, w.shape), rtol, "weight gradient")
+    assert_close(shifted_conv.correlate_adjoint_shifted(gy, taps, padding, dilation),
+                 conv.correlate_adjoint(gy, w, geometry, x.shape), rtol, "input gradient")
+
+
+def test_the_shifted_path_runs_for_large_planes():
+    """At VGG-like sizes the switch picks the shifted view and agrees with the reference."""
+    x, w, b, gy = (a.astype(np.float32) for a in randn(0, (1, 16, 48, 48), (16, 16, 3, 3), (16,), (1, 16, 48, 48)))
+    geometry = conv.Geometry((1, 1), (1, 1), (1, 1))
+    assert shifted_conv.shifted_applies(x, geometry)
+    assert shifted_conv.adjoint_shifted_applies(gy, w.shape, geometry, x.shape)
+    results = []
+    for fast in (True, False):
+        with minigrad.fast_paths(fast):
+            xt, wt, bt = (tensor(a, requires_grad=True) for a in (x, w, b))
+            y = F.conv2d(xt, wt, bt, padding=1)
+            y.backward(gy)
+        results.append((y.numpy(), xt.grad, wt.grad, bt.grad))
+    for got, want, what in zip(results[0], results[1], ("y", "dx", "dW", "db")):
+        assert_close(got, want, 1e-5, what)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_into_views(dtype):
+    """gemm writes a @ b (or adds it) into a view, with plain and transposed operand views
+    (through BLAS) and with views BLAS cannot take (both strides > 1: the matmul fallback)."""
+    big = randn(0, (7, 20)).astype(dtype)
+    a, b = big[:3, 2:7], big[1:6, 3:17].T[2:8].T          # (3, 5) row view, (5, 6) strided view
+    a_t = np.ascontiguousarray(a.T).T                      # the same values, column-major
+    a_strided = np.repeat(np.repeat(a, 2, axis=0), 2, axis=1)[::2, ::2]
+    out = np.zeros((4, 9), dtype)
+    gemm_module.gemm(a, b, out[1:4, 2:8], accumulate=False)
+    gemm_module.gemm(a_t, b, out[1:4, 2:8], accumulate=True)
+    gemm_module.gemm(a_strided, b, out[1:4, 2:8], accumulate=True)
+    expected = np.zeros((4, 9))
+    expected[1:4, 2:8] = 3 * (a.astype(np.float64) @ b.astype(np.float64))
+    assert_close(out, expected, 1e-12 if dtype == "float64" else 1e-5, "gemm")
+
+
+def test_the_switch_is_a_context_manager():
+    before = kernels.enabled()
+    with minigrad.fast_paths(not before):
+        assert kernels.enabled() is (not before)
+        with minigrad.fast_paths(before):
+            assert kernels.enabled() is before
+        assert kernels.enabled() is (not before)
+    assert kernels.enabled() is before
+    with pytest.raises(TypeError, match="fast_paths: pass True or False, got 'no'"):
+        with minigrad.fast_paths("no"):
+            pass
+
+
+@pytest.mark.parametrize("value, expected", [("0", "False"), ("1", "True"), ("off", "False"),
+                                             ("maybe", "MINIGRAD_FAST_PATHS='maybe' is not understood")])
+def test_the_environment_variable(value, expected):
+    env = dict(os.environ, MINIGRAD_FAST_PATHS=value)
+    run = subprocess.run([sys.executable, "-c", "import minigrad.kernels as k; print(k.enabled())"],
+                         env=env, capture_output=True, text=True)
+    assert expected in run.stdout + run.stderr
