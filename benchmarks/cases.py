@@ -9,7 +9,7 @@ VGG and AlexNet have it, so the baseline is what people actually run. Before a c
 timed both sides run it once and must agree (the output, and the input gradient of a
 backward case), so a wrong copy or a wrong gradient cannot produce a flattering ratio.
 
-Input gradients are judged as /work/shared/docs/numerics.md says: in float32 a deep
+Input gradients are judged as docs/numerics.md section 2 says: in float32 a deep
 network's input gradient is ill-conditioned (a max-pool window with two nearly equal values
 sends its whole gradient to either pixel, depending on rounding), so two correct float32
 implementations can differ by percents. PyTorch's float64 gradient on the same weights is
@@ -286,7 +286,7 @@ def _float64_input_grad(ctx, torch_fn, x, grad) -> np.ndarray:
 def _check_gradient(case_name, ours, theirs, exact) -> dict:
     """Relative L2 distances of minigrad's (``ours``) and PyTorch's (``theirs``) float32 input
     gradients from PyTorch's float64 one (``exact``); a RuntimeError when minigrad's is over
-    GRADIENT_MARGIN x PyTorch's + GRADIENT_FLOOR (numerics.md's rule)."""
+    GRADIENT_MARGIN x PyTorch's + GRADIENT_FLOOR (docs/numerics.md section 2)."""
     ours = backends.backend_of(ours).to_numpy(ours).astype(np.float64)
     theirs = theirs.detach().cpu().numpy().astype(np.float64)
     if ours.shape != exact.shape:

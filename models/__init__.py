@@ -1,7 +1,7 @@
 """Pretrained and small networks for the visualization methods.
 
 * :func:`build` ``(name, seed=0)``: a registered architecture with random weights;
-* :func:`load` ``(name_or_path)``: weights from a validated HDF5 file (ours, spec section 5);
+* :func:`load` ``(name_or_path)``: weights from a validated HDF5 file (ours, docs/weights-format.md);
 * :func:`list`: what is registered and whether its weights are present;
 * :func:`describe` ``(path)``: what ``minigrad weights info`` prints (with any extra root
   attributes of the file, such as how it was trained, under "metadata:");

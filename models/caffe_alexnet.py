@@ -3,7 +3,7 @@ network; weights-formats.md sections 4.3 and 4.6): 96/256/384/384/256 filters, c
 and conv5 in two groups, local response normalization after relu1 and relu2, ceil-mode
 3x3/2 max pooling, 227x227 BGR 0-255 input with the ImageNet mean pixel subtracted.
 
-Keys follow spec section 5.1 (torchvision-style numbering with LRN and pool slots counted):
+Keys follow docs/weights-format.md section 1 (torchvision-style numbering with LRN and pool slots counted):
 features.0 conv1, .2 norm1, .3 pool1, .4 conv2, .6 norm2, .7 pool2, .8 conv3, .10 conv4,
 .12 conv5, .14 pool5; classifier.0 fc6, .3 fc7, .6 fc8 (dropout after relu, as Caffe)."""
 from __future__ import annotations

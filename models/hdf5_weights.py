@@ -1,5 +1,5 @@
-"""Weight files: our HDF5 layout (weights-formats.md section 5), written atomically and read
-back only after every check of section 5.4 passes.
+"""Weight files: our HDF5 layout (docs/weights-format.md), written atomically and read
+back only after every check of its section 4 passes.
 
 Layout: root attributes describe the file (format, architecture, source, preprocessing);
 one group per parametrized layer, named by its torchvision-style path (``features.0``),
@@ -85,7 +85,7 @@ def _layer_attrs(module) -> dict:
 
 def layer_attrs(architecture: str) -> dict:
     """{group: {attr: value}} for every parametrized layer of ``architecture``; the optional
-    per-layer attributes converters may write (spec section 5.2)."""
+    per-layer attributes converters may write (docs/weights-format.md section 2)."""
     net = registry.skeleton(architecture)
     groups = {_split(k)[0] for k in net.state_dict()}
     return {g: _layer_attrs(net.get_submodule(g)) for g in sorted(groups)}
@@ -95,7 +95,7 @@ def layer_attrs(architecture: str) -> dict:
 def save_weights(path, state: dict, *, architecture: str, meta: dict) -> str:
     """Write ``state`` (key -> array) as a weights file for ``architecture`` at ``path``.
 
-    ``meta`` holds the root attributes of section 5.2 (source_*, input_* as from
+    ``meta`` holds the root attributes of docs/weights-format.md section 2 (source_*, input_* as from
     :meth:`Preprocessing.to_attrs`, ...) and ``class_names`` (and optionally
     ``class_wnids``); ``format``, ``format_version``, ``architecture``, ``converter_version``
     and ``num_classes`` (= len(class_names)) are filled in when absent. Optional per-layer
@@ -143,7 +143,7 @@ def _to_host(array):
 
 # ---------------------------------------------------------------------- reading
 def load_weights(path, architecture: str | None = None):
-    """Validate the weights file at ``path`` (every check of spec section 5.4) and return
+    """Validate the weights file at ``path`` (every check of docs/weights-format.md section 4) and return
     ``(state, meta)``: state key -> float32 array, and the root attributes as Python values
     (the required ones and any extra ones, see :func:`extra_attrs`) plus ``class_names`` (and
     ``class_wnids`` when present).

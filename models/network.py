@@ -57,7 +57,7 @@ class Preprocessing:
         return 1 if self.channel_order == "L" else 3
 
     def to_attrs(self) -> dict:
-        """The HDF5 root attributes (spec section 5.2) that record this preprocessing;
+        """The HDF5 root attributes (docs/weights-format.md section 2) that record this preprocessing;
         ``resize_shorter_side`` None is stored as 0."""
         return {
             "input_channel_order": self.channel_order,

@@ -1,5 +1,5 @@
 """Our HDF5 weights layout: round trip, atomic writes, and every validation message of
-weights-formats.md section 5.4 triggered by a crafted file. The small mnist_cnn (one input
+docs/weights-format.md section 4 triggered by a crafted file. The small mnist_cnn (one input
 channel, 10 classes) keeps the files tiny."""
 from __future__ import annotations
 

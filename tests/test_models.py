@@ -252,7 +252,7 @@ def test_matches_torch(torch, request, name):
     """Same weights (shared through the state dict, keys one to one) with torch's plain torch.nn
     networks (tests/torch_reference.py) give the same logits and the same input gradient of a
     class score. float64: <= 1e-5 relative; float32: logits <= 1e-5, gradient within 3x torch's
-    own float32-vs-float64 spread (numerics.md)."""
+    own float32-vs-float64 spread (docs/numerics.md section 2)."""
     make_torch, size = TORCH_BUILDERS[name]
     net = request.getfixturevalue(name) if name != "vgg19" else models.build(name, seed=1)
     state = host_state(net)

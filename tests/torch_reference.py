@@ -10,7 +10,7 @@
 * :func:`logits_and_input_grad` / :func:`torch_logits_and_input_grad`: the logits and the
   gradient of one class score with respect to the input, ours (on our network's backend,
   returned on the host) and torch's.
-* :func:`assert_input_grad_close`: the float32 rule of /work/shared/docs/numerics.md. A float32
+* :func:`assert_input_grad_close`: the float32 rule of docs/numerics.md section 2. A float32
   input gradient ``g`` is right when ``||g - g64|| / ||g64|| <= 3 ||g32 - g64|| / ||g64||``
   (floor 1e-4), with ``g64`` torch's float64 gradient and ``g32`` torch's float32 one: where a
   max-pool window holds a near-tie, float32 rounding may route the gradient to another pixel in
@@ -181,7 +181,7 @@ def torch_logits_and_input_grad(torch, make_torch, state, x, cls, pool_indices=N
 
 
 def float32_grad_bound(g32_torch, g64_torch, floor=FLOAT32_GRAD_FLOOR):
-    """numerics.md: 3 x torch's own float32-vs-float64 spread, at least ``floor``."""
+    """docs/numerics.md section 2: 3 x torch's own float32-vs-float64 spread, at least ``floor``."""
     return max(3 * rel(g32_torch, g64_torch), floor)
 
 

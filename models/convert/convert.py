@@ -1,6 +1,6 @@
 """``convert(src, dst, arch)``: a foreign checkpoint -> a validated minigrad weights file.
 
-Steps (weights-formats.md §5.3):
+Steps (docs/weights-format.md section 3):
 
 1. detect the format from the first bytes (``format`` overrides);
 2. hash the source in one pass: SHA-256 always (recorded as ``source_sha256``), plus any
@@ -11,7 +11,7 @@ Steps (weights-formats.md §5.3):
    aliases of their keys; every key and shape is checked against the architecture, and a
    mismatch names the missing/extra keys and any registered architecture that fits;
 5. write with :func:`models.hdf5_weights.save_weights`, which writes a temporary file,
-   runs every §5.4 validation on it and only then moves it to ``dst``: a failed conversion
+   runs every validation of docs/weights-format.md section 4 on it and only then moves it to ``dst``: a failed conversion
    leaves no partial ``dst`` behind.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Tell checkpoint formats apart from their first bytes (weights-formats.md §2.1, §5.3).
+"""Tell checkpoint formats apart from their first bytes (weights-formats.md §2.1; docs/weights-format.md section 3).
 
 ===================  =============================================================
 format               first bytes

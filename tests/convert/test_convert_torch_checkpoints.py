@@ -1,7 +1,7 @@
 """torch.save'd state dicts of the torchvision-layout networks (random weights), converted with
 `minigrad weights convert` and loaded with models.load, give torch's logits and input gradient:
 <= 1e-5 relative in float64; in float32 logits <= 1e-4 and the input gradient within the
-numerics.md bound (3x torch's own float32-vs-float64 spread, floor 1e-4; against torch's float64
+docs/numerics.md bound (3x torch's own float32-vs-float64 spread, floor 1e-4; against torch's float64
 gradient routed through our max-pool choices, see tests/torch_reference.py). The torch networks
 are the plain torch.nn references of tests/torch_reference.py (TORCH_BUILDERS)."""
 import numpy as np
