@@ -25,6 +25,8 @@
 """
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 
 import minigrad.functional as F
@@ -86,11 +88,20 @@ def torch_caffe_alexnet(torch):
         nn.Linear(4096, 1000)])
 
 
+def torch_mnist_cnn(torch):
+    nn = torch.nn
+    return nn.Sequential(OrderedDict(features=nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2)),
+        flatten=nn.Flatten(), classifier=nn.Sequential(nn.Linear(1568, 256), nn.ReLU(), nn.Dropout(), nn.Linear(256, 10))))
+
+
 TORCH_BUILDERS = {  # small inputs keep float64 fast; the adaptive pool makes any size >= min valid
     "alexnet": (torch_alexnet, 127),
     "vgg16": (lambda torch: torch_vgg(torch, (2, 2, 3, 3, 3)), 32),
     "vgg19": (lambda torch: torch_vgg(torch, (2, 2, 4, 4, 4)), 32),
     "caffe_alexnet": (torch_caffe_alexnet, 163),
+    "mnist_cnn": (torch_mnist_cnn, 28),
 }
 
 

@@ -7,6 +7,13 @@ named layer), let the engine's ReLUs pass it back in the requested :func:`minigr
 and return the gradient with respect to the RGB pixels (:func:`visualize.inputs.pixel_gradient`).
 The model should be frozen (``requires_grad_(False)``, as :class:`~visualize.method.Method`
 does), so the backward pass computes nothing but the input gradient.
+
+The later methods need the same gradient for many inputs (integrated gradients: the points of
+a path; SmoothGrad: noisy copies). :func:`gradient_batches` runs them in chunks: in
+evaluation mode the samples of a batch do not interact, so one backward pass from
+``sum_n S_c(x_n)`` gives every sample its own gradient ``dS_c(x_n)/dx_n``, one forward and
+one backward pass per chunk. :func:`layer_gradient` splits the network at a layer (Grad-CAM
+needs the activation there and the score's gradient with respect to it).
 """
 from __future__ import annotations
 
@@ -14,11 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from minigrad import relu_mode
+from minigrad import no_grad, relu_mode
 from minigrad.tensor import Tensor
 from visualize.inputs import layer_label, pixel_gradient, require_classes, resolve_class
 
-__all__ = ["Backprop", "backprop_class", "backprop_unit"]
+__all__ = ["Backprop", "backprop_class", "backprop_unit", "gradient_batches", "layer_gradient", "to_pixel_layout"]
 
 
 @dataclass
@@ -103,3 +110,54 @@ def backprop_unit(model, x: Tensor, layer: str, unit=None, relu: str = "normal")
     info = {"kind": "unit", "layer": layer_label(model, path), "channel": channel,
             "position": list(position), "activation": float(a[index[1:]])}
     return Backprop(pixel_gradient(model, x.grad), info, a)
+
+
+def gradient_batches(model, make_batch, n: int, index: int, batch_size: int, relu: str = "normal"):
+    """Yield ``(rows, gradients, logits)`` for ``n`` inputs in chunks of ``batch_size``.
+
+    ``make_batch(start, stop)`` returns the network inputs of samples ``start:stop`` (an array
+    (b, C, H, W) on the model's backend); ``gradients`` are d logit_index / d input of each
+    sample (b, C, H, W, in network-input space, on the host) and ``logits`` (b, classes), both
+    float64 on the host; ``rows`` is the slice of samples. One forward and one backward pass
+    per chunk (the seed is ``index``'s one-hot in every row).
+    """
+    require_classes(model)
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, got {batch_size}")
+    for start in range(0, n, batch_size):
+        rows = slice(start, min(start + batch_size, n))
+        x = Tensor(make_batch(rows.start, rows.stop), requires_grad=True)
+        logits = model(x)
+        seed = x.backend.xp.zeros(logits.shape, dtype=logits.dtype)
+        seed[:, index] = 1
+        with relu_mode(relu):
+            logits.backward(seed)
+        yield (rows, x.backend.to_numpy(x.grad).astype(np.float64),
+               logits.numpy().astype(np.float64))
+
+
+def layer_gradient(model, x: Tensor, layer: str, index: int):
+    """The activation ``A`` of ``layer`` for input ``x`` (1, C, H, W) and d logit_index / dA,
+    both on the host: the network is run to the layer, cut there (A becomes a leaf) and run on
+    to the logits, so the backward pass stops at ``A``. Returns ``(A, dS/dA, logits)``."""
+    require_classes(model)
+    path = model.resolve(layer)
+    paths = [p for p, _ in model.layers()]
+    with no_grad():
+        a = model.forward_to(x, path)
+    a = Tensor(a.data, requires_grad=True)
+    out = a
+    for _, m in model.layers()[paths.index(path) + 1:]:
+        out = m(out)
+    seed = a.backend.xp.zeros(out.shape, dtype=out.dtype)
+    seed[0, index] = 1
+    out.backward(seed)
+    return a.numpy(), a.backend.to_numpy(a.grad), out.numpy()[0]
+
+
+def to_pixel_layout(model, a: np.ndarray) -> np.ndarray:
+    """A per-input-element quantity (N, C, H, W) in network-input order -> (N, H, W, C) with the
+    channels in RGB order (a "BGR" net's reversed; a gray "L" net keeps its one channel).
+    No scaling: for attributions such as x * dS/dx the affine preprocessing cancels."""
+    a = np.moveaxis(np.asarray(a), 1, -1)
+    return np.ascontiguousarray(a[..., ::-1]) if model.preprocessing.channel_order == "BGR" else a
