@@ -1,40 +1,34 @@
-"""The command-line side of every method, written once.
+"""The command-line side of every method, written once and built from the method class.
 
-A method's sub-command module is two lines::
+:func:`add_method_command` adds a method's sub-command: the common options (``--model``,
+``--backend``, ``--seed``, ``--out``, ``--save-arrays``, ``--overwrite``), the flags of its
+input kind (``--image``, ``--content``/``--style``, ``--data``) and one flag per
+hyperparameter, parsed and range-checked by the parameter's kind at parse time, with the
+method's summary, paper and an example in ``--help``.
 
-    from visualize.arguments import method_command
-    from visualize.methods.saliency import Saliency
-    register = method_command(Saliency)
-
-:func:`method_command` builds the parser from the method class: the common options
-(``--model``, ``--image``, ``--backend``, ``--seed``, ``--out``, ``--save-arrays``) and one
-option per hyperparameter (``target`` is ``--class``, the others ``--<name>``), with the
-method's summary, paper and an example in ``--help``. :func:`run_method` loads the model and
-images, checks the layer and class names before any work, runs the method on each image,
-saves each result and prints where it went. User mistakes become
-:class:`visualize.cli.UserError` (one line, exit status 2).
+:func:`run_method` loads the model and the inputs, checks the layer and class names and that
+the output folder is writable before any work, runs the method on each input, saves each
+result under a name that no other run of the same command shares (refusing to replace a file
+unless ``--overwrite``) and prints where it went. User mistakes become
+:class:`visualize.errors.UserError` (one line, exit status 2).
 """
 from __future__ import annotations
 
 import argparse
 import functools
 import re
+import tempfile
 from pathlib import Path
 
 from tqdm import tqdm
 
 import backends
-from visualize.inputs import find_images, resolve_class
+from visualize.errors import UserError
+from visualize.result import output_files
 
-__all__ = ["method_command", "run_method", "load_model", "DEFAULT_MODEL"]
+__all__ = ["add_method_command", "run_method", "load_model", "output_stem", "DEFAULT_MODEL"]
 
 DEFAULT_MODEL = "mnist_cnn"
-_FLAGS = {"target": "--class"}
-
-
-def _user_error(message):
-    from visualize.cli import UserError  # cli imports the commands, so import it late
-    return UserError(message)
 
 
 def _message(exc) -> str:
@@ -49,37 +43,51 @@ def load_model(name_or_path: str, backend: str | None = None):
     try:
         return models.load(name_or_path, backend=backend)
     except (FileNotFoundError, KeyError, ValueError, OSError) as exc:
-        raise _user_error(f"cannot load model {name_or_path!r}: {_message(exc)}") from exc
+        raise UserError(f"cannot load model {name_or_path!r}: {_message(exc)}") from exc
 
 
-def method_command(method):
-    """A ``register(subparsers)`` function for the sub-command of ``method`` (a Method class)."""
+def _nonnegative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; expected an integer >= 0")
+    return value
 
-    def register(subparsers):
-        epilog = f"paper: {method.reference}\n       {method.url}\n\nexample:\n  {method.example}"
-        p = subparsers.add_parser(method.name, help=method.summary, description=f"{method.title}: {method.summary}",
-                                  epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
-        p.add_argument("--model", default=DEFAULT_MODEL,
-                       help=f"registered model name or HDF5 weights path (default: {DEFAULT_MODEL})")
-        if method.needs_image:
-            p.add_argument("--image", nargs="+", required=True, metavar="PATH",
-                           help="image files, or folders of images")
-        for param in method.params:
-            flag = _FLAGS.get(param.name, "--" + param.name.replace("_", "-"))
-            presets = ", ".join(f"{arch} {_show(values[param.name])}" for arch, values in method.presets.items()
-                                if param.name in values)
-            shown = [f"default: {_show(param.default)}"] if param.default is not None else []
-            default = f" ({'; '.join(shown + [presets] if presets else shown)})" if shown or presets else ""
-            p.add_argument(flag, dest=param.name, default=None, type=param.parse, choices=param.choices,
-                           help=param.help + default)
-        p.add_argument("--backend", choices=("numpy", "cupy"), default=None,
-                       help="array backend (default: $MINIGRAD_BACKEND or numpy)")
-        p.add_argument("--seed", type=int, default=0, help="seed of every random step (default: 0)")
-        p.add_argument("--out", default="minigrad-out", help="output folder (default: minigrad-out)")
-        p.add_argument("--save-arrays", action="store_true", help="also save the arrays as .npz")
-        p.set_defaults(func=functools.partial(_command, method=method))
 
-    return register
+def add_method_command(subparsers, method) -> argparse.ArgumentParser:
+    """Add the sub-command of ``method`` (a registered Method class) to ``subparsers``."""
+    epilog = (f"input: {method.inputs.label}\npaper: {method.reference}\n       {method.url}\n\n"
+              f"example:\n  {method.example}")
+    p = subparsers.add_parser(method.name, help=method.summary, description=f"{method.title}: {method.summary}",
+                              epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help=f"registered model name or HDF5 weights path (default: {DEFAULT_MODEL})")
+    method.inputs.add_arguments(p)
+    for param in method.params:
+        presets = ", ".join(f"{arch} {_show(values[param.name])}" for arch, values in method.presets.items()
+                            if param.name in values)
+        notes = ([f"default: {_show(param.default)}"] if param.default not in (None, False) else []) + (
+            [presets] if presets else [])
+        valid = param.range_text()
+        help_text = param.help + (f"; {valid}" if valid and "one of" not in valid else "") + (
+            f" ({'; '.join(notes)})" if notes else "")
+        if type(param).__name__ == "Flag":
+            p.add_argument(param.flag, dest=param.name, action="store_const", const=True, default=None,
+                           help=help_text)
+        else:
+            p.add_argument(param.flag, dest=param.name, default=None, type=param.argparse_type(),
+                           metavar=param.name.upper(), help=help_text)
+    p.add_argument("--backend", choices=("numpy", "cupy"), default=None,
+                   help="array backend (default: $MINIGRAD_BACKEND or numpy)")
+    p.add_argument("--seed", type=_nonnegative_int, default=0, help="seed of every random step (default: 0)")
+    p.add_argument("--out", default="minigrad-out", help="output folder (default: minigrad-out)")
+    p.add_argument("--save-arrays", action="store_true", help="also save the arrays as .npz")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace output files that already exist (default: refuse, naming them)")
+    p.set_defaults(func=functools.partial(_command, method=method))
+    return p
 
 
 def _show(value) -> str:
@@ -87,49 +95,87 @@ def _show(value) -> str:
 
 
 def _slug(text) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-") or "x"
+    """``text`` as a file-name part: letters (any script), digits, dots, ``+`` and ``-`` kept;
+    anything else becomes ``-``."""
+    return re.sub(r"[^\w.+-]+", "-", str(text)).strip("-.") or "x"
+
+
+def output_stem(method, model_name: str, params: dict) -> str:
+    """The part of the output name shared by every input of one command: the method, the
+    model and each hyperparameter given on the command line (the class last)."""
+    return "_".join([method.name, _slug(Path(model_name).stem)]
+                    + [f"{k}-{_slug(_show(v))}" for k, v in params.items() if k != "target"]
+                    + ([f"class-{_slug(params['target'])}"] if "target" in params else []))
+
+
+def _input_names(items) -> list[str]:
+    """A distinct file-name part per input: the file's stem, then its folders as far up as
+    needed to tell two inputs apart, then (identical paths) a counter."""
+    raw = [None if item.name is None else Path(item.name) for item in items]
+    names = [None if p is None else _slug(p.stem) for p in raw]
+    depth = 1
+    while len({n for n in names if n is not None}) < sum(n is not None for n in names) and depth < 8:
+        names = [None if p is None else _slug("_".join(p.with_suffix("").parts[-depth - 1:])) for p in raw]
+        depth += 1
+    seen: dict = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n}-{seen[n]}")
+    return out
+
+
+def _check_writable(folder: Path) -> None:
+    """Create ``folder`` if needed and prove a file can be written there, before any work."""
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise UserError(f"--out {str(folder)!r} is a file, not a folder; give a folder for the results")
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".minigrad-write-check-"):
+            pass
+    except OSError as exc:
+        raise UserError(f"cannot write results into {str(folder)!r}: {exc.strerror or exc}; "
+                        "choose a writable --out folder") from exc
+
+
+def _select_backend(name):
+    if name:
+        try:
+            backends.get(name)
+        except backends.BackendUnavailable as exc:
+            raise UserError(str(exc)) from exc
 
 
 def run_method(args, method) -> list[Path]:
     """Run ``method`` as the parsed ``args`` say; return the files written."""
-    import models.images
-    if args.backend:
-        try:
-            backends.get(args.backend)
-        except backends.BackendUnavailable as exc:
-            raise _user_error(str(exc)) from exc
+    _select_backend(args.backend)
     model = load_model(args.model, args.backend)
     params = {p.name: getattr(args, p.name) for p in method.params if getattr(args, p.name) is not None}
-    if params.get("layer") is not None:
-        try:
-            model.resolve(params["layer"])
-        except KeyError as exc:
-            raise _user_error(_message(exc)) from exc
-    if params.get("target") is not None:
-        try:
-            resolve_class(model, params["target"])
-        except KeyError as exc:
-            raise _user_error(_message(exc)) from exc
-    inputs = [None]
-    if method.needs_image:
-        try:
-            inputs = [(path, models.images.load_image(path)) for path in find_images(args.image)]
-        except (FileNotFoundError, ValueError) as exc:
-            raise _user_error(_message(exc)) from exc
-
     runner = method(model)
-    stem = "_".join([method.name, _slug(Path(args.model).stem)]
-                    + [f"{k}-{_slug(_show(v))}" for k, v in params.items() if k != "target"]
-                    + ([f"class-{_slug(params['target'])}"] if "target" in params else []))
+    try:
+        runner.check(runner.hyperparameters(**params))
+        items = method.inputs.items(args)
+    except (KeyError, ValueError, FileNotFoundError) as exc:
+        raise UserError(_message(exc)) from exc
+    out = Path(args.out)
+    _check_writable(out)
+    stem = output_stem(method, args.model, params)
+    names = [stem if n is None else f"{stem}_{n}" for n in _input_names(items)]
+    if not args.overwrite:
+        taken = [str(p) for name in names for p in output_files(out / name, args.save_arrays) if p.exists()]
+        if taken:
+            raise UserError(f"{taken[0]} already exists ({len(taken)} output file(s) would be replaced); "
+                            "choose another --out folder or pass --overwrite")
     written = []
-    for item in tqdm(inputs, desc=method.name, unit="image", disable=None if len(inputs) > 1 else True):
-        path, image = item if item is not None else (None, None)
+    for item, name in tqdm(list(zip(items, names)), desc=method.name, unit="input",
+                           disable=None if len(items) > 1 else True):
         try:
-            result = runner(image, seed=args.seed, source=path, **params)
-        except (KeyError, ValueError) as exc:
-            raise _user_error(_message(exc)) from exc
-        name = stem if path is None else f"{stem}_{_slug(path.stem)}"
-        files = result.save(Path(args.out) / name, arrays=args.save_arrays)
+            result = runner.run(item, seed=args.seed, **params)
+            files = result.save(out / name, arrays=args.save_arrays, overwrite=args.overwrite)
+        except (KeyError, ValueError, FileExistsError) as exc:
+            raise UserError(_message(exc)) from exc
+        except OSError as exc:
+            raise UserError(f"cannot write {out / name}: {exc.strerror or exc}") from exc
         caption = result.metadata.get("caption")
         print(f"wrote {', '.join(map(str, files))}" + (f"\n  {caption}" if caption else ""))
         written.extend(files)
@@ -139,3 +185,4 @@ def run_method(args, method) -> list[Path]:
 def _command(args, method) -> int:
     run_method(args, method)
     return 0
+

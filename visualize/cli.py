@@ -1,8 +1,10 @@
 """The ``minigrad`` command line.
 
-Each sub-command lives in its own module under :mod:`visualize.commands` and defines
-``register(subparsers)``, which adds its parser and sets ``func`` to the function that runs
-it. This file only discovers them, so a new command is a new file.
+Every registered method is a sub-command built from its class (:mod:`visualize.arguments`),
+in the lecture's order; the other commands (``demo``, ``train``, ``weights``, ...) are modules
+under :mod:`visualize.commands`, each defining ``register(subparsers)``. This file only
+discovers both, so a new method is a new module in :mod:`visualize.methods` and a new command
+a new module in :mod:`visualize.commands`.
 """
 from __future__ import annotations
 
@@ -12,12 +14,14 @@ import os
 import pkgutil
 import sys
 
+import backends
 import minigrad
 from visualize import commands
+from visualize.arguments import add_method_command
+from visualize.errors import UserError
+from visualize.method import registered
 
-
-class UserError(Exception):
-    """A mistake in the command's input: printed as one line, exit status 2."""
+__all__ = ["build_parser", "main", "UserError"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "(CS231n lecture 12 on AlexNet, VGG-16 and small shipped nets).")
     parser.add_argument("--version", action="version", version=f"minigrad {minigrad.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for method in registered():
+        add_method_command(sub, method)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"visualize.commands.{info.name}")
         module.register(sub)
@@ -39,6 +45,11 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    try:
+        backends.current()   # a bad MINIGRAD_BACKEND is one line here, before any work starts
+    except (backends.BackendUnavailable, ValueError) as exc:
+        print(f"minigrad: error: {exc}", file=sys.stderr)
+        return 2
     try:
         return int(args.func(args) or 0)
     except UserError as exc:

@@ -29,7 +29,7 @@ from PIL import Image
 
 from models.atomic import write_files_atomically
 
-__all__ = ["Result", "to_jsonable", "write_files_atomically"]
+__all__ = ["Result", "to_jsonable", "picture_path", "output_files", "write_files_atomically"]
 
 
 def to_jsonable(value):
@@ -53,6 +53,14 @@ def picture_path(path) -> Path:
     """``path`` ending in ``.png``: a suffix is added, never swapped (``a.v1`` -> ``a.v1.png``)."""
     path = Path(path)
     return path if path.suffix.lower() == ".png" else path.with_name(path.name + ".png")
+
+
+def output_files(path, arrays: bool = False, attachments=()) -> list[Path]:
+    """The files a result saved at ``path`` consists of: picture, sidecar, arrays (when
+    saved) and attachments."""
+    png = picture_path(path)
+    return [png, png.with_suffix(".json")] + ([png.with_suffix(".npz")] if arrays else []) + [
+        png.with_suffix(f".{name}") for name in attachments]
 
 
 def _png_bytes(picture: np.ndarray) -> bytes:
@@ -84,9 +92,7 @@ class Result:
 
     def planned_files(self, path, arrays: bool = False) -> list[Path]:
         """The paths :meth:`save` writes for ``path``."""
-        png = picture_path(path)
-        return [png, png.with_suffix(".json")] + ([png.with_suffix(".npz")] if arrays else []) + [
-            png.with_suffix(f".{name}") for name in self.attachments]
+        return output_files(path, arrays, self.attachments)
 
     def save(self, path, arrays: bool = False, overwrite: bool = False) -> list[Path]:
         """Write the picture to ``path`` + ``.png`` (unless it already ends so), the metadata to

@@ -62,3 +62,32 @@ def trained_or_random_mnist(mnist_net):
     compare two implementations and do not need meaningful weights)."""
     path = models.weights_path("mnist_cnn")
     return models.load("mnist_cnn") if path.exists() else mnist_net
+
+
+@pytest.fixture(scope="session")
+def sample_input(held_out_digits):
+    """``sample_input(method, net)``: an input of the kind ``method.inputs`` declares, for ``net``
+    (a digit for a one-channel net, a small random photo for a colour one): the tests over all
+    registered methods feed every method this way."""
+    from visualize.input_kinds import ContentStyle, ContentStyleData, Dataset, Image, NoInput
+
+    rng = np.random.default_rng(1)
+    photo = rng.random((40, 50, 3)).astype(np.float32)
+    painting = rng.random((48, 40, 3)).astype(np.float32)
+
+    def make(method, net):
+        gray = net.preprocessing.channel_order == "L"
+        image = held_out_digits[0][0] if gray else photo
+        kind = method.inputs
+        if isinstance(kind, Image):
+            return image
+        if isinstance(kind, ContentStyle):
+            style = np.repeat(held_out_digits[0][1][:, :, None], 3, axis=2) if gray else painting
+            return ContentStyleData(image if kind.content else None, [style], (1.0,))
+        if isinstance(kind, Dataset):
+            return "mnist"
+        if isinstance(kind, NoInput):
+            return None
+        raise AssertionError(f"no sample input for {type(kind).__name__}")
+
+    return make

@@ -33,9 +33,21 @@ def test_help_has_an_example_and_the_paper(method, capsys):
 
 @pytest.mark.parametrize("method", METHODS, ids=[m.name for m in METHODS])
 def test_run_writes_picture_and_sidecar(method, mnist_weights_file, digit_file, tmp_path, capsys):
+    from visualize.input_kinds import ContentStyle, Dataset, Image
     argv = [method.name, "--model", str(mnist_weights_file), "--out", str(tmp_path)]
-    if method.needs_image:
+    kind = method.inputs
+    if isinstance(kind, Image):
         argv += ["--image", str(digit_file)]
+    elif isinstance(kind, ContentStyle):
+        argv += (["--content", str(digit_file)] if kind.content else []) + ["--style", str(digit_file)]
+    elif isinstance(kind, Dataset):
+        argv += ["--data", "mnist"]
+    for name, value in method.smoke.items():
+        param = next(p for p in method.params if p.name == name)
+        if isinstance(value, bool):
+            argv += [param.flag] if value else []
+        else:
+            argv += [param.flag, ",".join(map(str, value)) if isinstance(value, tuple) else str(value)]
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
     pngs = sorted(tmp_path.glob("*.png"))

@@ -17,6 +17,7 @@ class _Links(HTMLParser):
     def __init__(self):
         super().__init__()
         self.links, self.sections, self.commands, self._in_code = [], [], [], False
+        self.alts, self.sidecars = [], []
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -24,6 +25,10 @@ class _Links(HTMLParser):
             self.links.append(attrs.get("src") or attrs["href"])
         if tag == "section":
             self.sections.append(attrs["id"])
+        if tag == "img":
+            self.alts.append(attrs.get("alt", ""))
+        if tag == "a" and attrs.get("href", "").endswith(".json"):
+            self.sidecars.append(attrs["href"])
         self._in_code = tag == "code"
 
     def handle_data(self, data):
@@ -48,6 +53,25 @@ def test_every_method_has_a_section(gallery):
     assert parsed.sections == [m.name for m in registered()]
 
 
+def test_every_picture_has_a_caption_and_a_sidecar_link(gallery):
+    out, parsed = gallery
+    assert len(parsed.alts) == len(parsed.sidecars) >= len(registered())
+    assert all(alt.startswith("model ") for alt in parsed.alts), parsed.alts
+    for link in parsed.sidecars:
+        assert (out / link).is_file(), link
+
+
+def test_the_page_says_which_methods_are_built_and_which_models_ran(gallery):
+    from visualize import lecture
+    out, _ = gallery
+    page = (out / "index.html").read_text()
+    built = len(registered())
+    assert f"{built} of the lecture's {len(lecture.ORDER)} methods" in page
+    missing = [n for n in lecture.ORDER if n not in {m.name for m in registered()}]
+    assert all(f"{n} (not built yet)" in page for n in missing)
+    assert "minigrad weights fetch vgg16" in page and "Models that ran: mnist_random" in page
+
+
 def test_every_referenced_picture_exists_and_decodes(gallery):
     out, parsed = gallery
     assert len(parsed.links) >= 2 * len(registered())
@@ -59,13 +83,19 @@ def test_every_referenced_picture_exists_and_decodes(gallery):
             assert im.size[0] > 20 and im.mode == "RGB"
 
 
-def test_a_printed_command_reproduces_its_picture(gallery, tmp_path):
+def test_the_first_command_of_every_method_reproduces_its_pictures_in_the_gallery_folder(gallery, monkeypatch):
+    """Pasted in the gallery's folder (the page names it), each printed command writes the
+    same picture bytes again."""
     out, parsed = gallery
-    command = next(c for c in parsed.commands if c.startswith("minigrad saliency"))
-    argv = shlex.split(command)[1:]
-    original_folder = argv[argv.index("--out") + 1]
-    argv[argv.index("--out") + 1] = str(tmp_path)
-    assert cli.main(argv) == 0
-    for again in tmp_path.glob("*.png"):
-        with Image.open(again) as a, Image.open(f"{original_folder}/{again.name}") as b:
-            assert np.array_equal(np.asarray(a), np.asarray(b))
+    monkeypatch.chdir(out)
+    firsts = {}
+    for command in parsed.commands:
+        firsts.setdefault(shlex.split(command)[1], command)
+    assert set(firsts) == {m.name for m in registered()}
+    for name, command in firsts.items():
+        argv = shlex.split(command)[1:]
+        folder = out / argv[argv.index("--out") + 1]
+        before = {p.name: p.read_bytes() for p in folder.glob("*.png")}
+        assert before, command
+        assert cli.main(argv) == 0, command
+        assert {p.name: p.read_bytes() for p in folder.glob("*.png")} == before, command

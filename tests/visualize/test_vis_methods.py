@@ -10,17 +10,6 @@ from visualize.result import Result
 
 METHODS = registered()
 NAMES = [m.name for m in METHODS]
-# Presets are for the native 224 x 224 input; the random ImageNet nets run at 64 and 32 here.
-SMALL_INPUT = {"occlusion": {"patch": 16, "stride": 16}}
-
-
-@pytest.fixture(scope="module")
-def photo():
-    return np.random.default_rng(1).random((40, 50, 3)).astype(np.float32)
-
-
-def _image_for(net, digits, photo):
-    return digits[0][0] if net.preprocessing.channel_order == "L" else photo
 
 
 def _check(result, method, net, tmp_path):
@@ -43,11 +32,11 @@ def _check(result, method, net, tmp_path):
 
 
 @pytest.mark.parametrize("method", METHODS, ids=NAMES)
-def test_method_on_mnist(method, mnist_net, held_out_digits, photo, tmp_path):
-    image = _image_for(mnist_net, held_out_digits, photo) if method.needs_image else None
-    first = method(mnist_net)(image, seed=3, source="digit.png")
+def test_method_on_mnist(method, mnist_net, sample_input, tmp_path):
+    data = sample_input(method, mnist_net)
+    first = method(mnist_net)(data, seed=3, source="digit.png", **method.smoke)
     _check(first, method, mnist_net, tmp_path)
-    again = method(mnist_net)(image, seed=3, source="digit.png")
+    again = method(mnist_net)(data, seed=3, source="digit.png", **method.smoke)
     assert first._repr_png_() == again._repr_png_(), "same seed, different picture bytes"
     for name in first.arrays:
         assert np.array_equal(first.arrays[name], again.arrays[name])
@@ -55,14 +44,15 @@ def test_method_on_mnist(method, mnist_net, held_out_digits, photo, tmp_path):
 
 @pytest.mark.parametrize("method", METHODS, ids=NAMES)
 @pytest.mark.parametrize("which", ["alexnet_small", "vgg_small"])
-def test_method_on_imagenet_architectures(method, which, request, held_out_digits, photo, tmp_path):
+def test_method_on_imagenet_architectures(method, which, request, sample_input, tmp_path):
+    """Presets are for the native 224 x 224 input; the random ImageNet nets run at 64 and 32
+    here, with each method's ``smoke`` settings."""
     net = request.getfixturevalue(which)
-    image = photo if method.needs_image else None
-    small = SMALL_INPUT.get(method.name, {})
-    result = method(net)(image, seed=3, **small)
+    data = sample_input(method, net)
+    result = method(net)(data, seed=3, **method.smoke)
     _check(result, method, net, tmp_path)
     if which == "alexnet_small":   # (VGG runs the same code; once is enough for its time)
-        assert result._repr_png_() == method(net)(image, seed=3, **small)._repr_png_()
+        assert result._repr_png_() == method(net)(data, seed=3, **method.smoke)._repr_png_()
 
 
 def test_shapes_of_each_method(mnist_net, held_out_digits):

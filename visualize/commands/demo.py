@@ -1,17 +1,22 @@
-"""``minigrad demo``: run every registered method on the embedded defaults and write an HTML
+"""``minigrad demo``: run every registered method on the shipped defaults and write an HTML
 gallery (``make demo`` runs ``minigrad demo --out demo``).
 
-Inputs: the shipped ``mnist_cnn`` on a few held-out MNIST digits (written as PNGs to
-``OUT/inputs`` so the commands can name them), and AlexNet / VGG-16 on the shipped photos
-when their weights are in the cache. Each method says what to run through its
-``examples(demo)`` class method; every example goes through the same code as the command
-line, so the command printed under each picture reproduces it exactly. A new method appears
-here by registering itself (:func:`visualize.method.register`), not by editing this file.
+Inputs: the shipped ``mnist_cnn`` on a few held-out MNIST digits, and AlexNet / VGG-16 on
+the shipped photos when their weights are in the cache. Every input a run uses is first
+copied into ``OUT/inputs``, and every run is made from inside ``OUT`` with paths relative to
+it, so the command printed under each picture reproduces that picture byte for byte when
+pasted in the gallery's folder. Each method says what to run through its
+``examples(demo)`` class method, and every example goes through the same code as the command
+line. A new method appears here by registering itself (:func:`visualize.method.register`),
+not by editing this file.
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shlex
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -21,19 +26,23 @@ import numpy as np
 import models
 from models.images import save_image
 from models.mnist import load_mnist_test, split
+from visualize import lecture
 from visualize.arguments import load_model, run_method
+from visualize.errors import UserError
 from visualize.gallery import Entry, Section, write_gallery
+from visualize.input_kinds import DEFAULT_DATASET
 from visualize.inputs import default_layer, layer_label, layers_of_type
 
 PHOTOS = ("macaque.jpg",)   # an ImageNet class ("macaque"); one photo keeps VGG-16 within the time
 IMAGENET_MODELS = ("alexnet", "vgg16")
 DIGIT_CLASSES = (7, 2, 9)   # the demo shows the first held-out digit of each of these classes
+DATA = Path(models.__file__).resolve().parent / "data"
 
 
 class DemoInputs:
-    """What the methods' ``examples`` may use: ``models`` (names whose weights are present),
-    ``images(model)`` -> [(path, class label or None)], and layer names per model. Models
-    are registered names or weight-file paths."""
+    """What the methods' ``examples`` may use: ``models`` (names whose weights are present)
+    and the shipped inputs, each copied into the gallery's ``inputs`` folder and named by a
+    path relative to the gallery (the folder the runs are made from)."""
 
     def __init__(self, out: Path, model_names):
         self.models = list(model_names)
@@ -41,13 +50,33 @@ class DemoInputs:
         self._digits = None
 
     def images(self, model: str):
-        """Digits for a one-channel (MNIST) net, the shipped photos for a colour net."""
+        """[(path, class label or None)]: digits for a one-channel (MNIST) net, the shipped
+        photos for a colour net."""
         if load_model(model).preprocessing.channel_order != "L":
-            content = Path(models.__file__).resolve().parent / "data" / "content"
-            return [(_shown_path(content / name), None) for name in PHOTOS]
+            return [(self._copy(DATA / "content" / name), None) for name in PHOTOS]
         if self._digits is None:
-            self._digits = _write_digits(self._out / "inputs")
+            self._digits = _write_digits(self._out, Path("inputs"))
         return self._digits
+
+    def content_images(self) -> list:
+        """The shipped content photos."""
+        return [self._copy(p) for p in sorted((DATA / "content").glob("*.jpg"))]
+
+    def style_images(self) -> list:
+        """The shipped paintings."""
+        return [self._copy(p) for p in sorted((DATA / "style").glob("*.jpg"))]
+
+    def textures(self) -> list:
+        """The shipped texture photos."""
+        return [self._copy(p) for p in sorted((DATA / "textures").glob("*.jpg"))]
+
+    def dataset(self, model: str) -> str:
+        """The dataset a model's dataset methods run on: the shipped digits for mnist_cnn, the
+        copied content photos for a colour net."""
+        if load_model(model).preprocessing.channel_order == "L":
+            return DEFAULT_DATASET
+        self.content_images()
+        return "inputs/content"
 
     def deep_layer(self, model: str) -> str:
         """The deepest ReLU that still has feature maps."""
@@ -57,23 +86,26 @@ class DemoInputs:
         net = load_model(model)
         return [layer_label(net, p) for p in layers_of_type(net, "Conv2d")]
 
+    def _copy(self, source: Path) -> str:
+        """``source`` copied to ``inputs/<its folder>/<its name>`` in the gallery (once)."""
+        rel = Path("inputs") / source.parent.name / source.name
+        target = self._out / rel
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        return rel.as_posix()
 
-def _shown_path(path: Path) -> str:
-    """``path`` relative to the working folder when it is inside it (shorter commands)."""
-    rel = os.path.relpath(path)
-    return path.as_posix() if rel.startswith("..") else Path(rel).as_posix()
 
-
-def _write_digits(folder: Path):
+def _write_digits(out: Path, folder: Path):
     images, labels = load_mnist_test()
     _, (held_images, held_labels) = split(images, labels)
-    out = []
+    written = []
     for label in DIGIT_CLASSES:
         i = int(np.flatnonzero(held_labels == label)[0])
-        path = folder / f"digit{i}_label{label}.png"
-        save_image(path, held_images[i].astype(np.float32) / 255)
-        out.append((_shown_path(path), label))
-    return out
+        rel = folder / f"digit{i}_label{label}.png"
+        save_image(out / rel, held_images[i].astype(np.float32) / 255)
+        written.append((rel.as_posix(), label))
+    return written
 
 
 def available_models() -> list:
@@ -92,31 +124,65 @@ def register(subparsers):
     p.add_argument("--out", default="demo", help="output folder (default: demo)")
     p.add_argument("--models", nargs="+", default=None, metavar="NAME",
                    help="only these models (default: every one whose weights are present)")
+    p.add_argument("--methods", nargs="+", default=None, metavar="METHOD",
+                   help="only these methods (default: every registered one)")
     p.set_defaults(func=run)
 
 
+@contextlib.contextmanager
+def _inside(folder: Path):
+    """Run with ``folder`` as the working folder (the gallery's commands are relative to it)."""
+    before = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def _model_argument(name: str) -> str:
+    """A registered name as it is; a weights file by its absolute path (the runs are made from
+    inside the gallery's folder)."""
+    return name if Path(name).suffix != ".h5" else str(Path(name).resolve())
+
+
 def run(args) -> int:
-    from visualize.cli import UserError, build_parser
+    from visualize.cli import build_parser
     from visualize.method import registered
 
     out = Path(args.out)
-    names = args.models or available_models()
+    names = [_model_argument(m) for m in (args.models or available_models())]
     if not names:
         raise UserError("no model weights found: weights/mnist_cnn.h5 ships with the repository; "
                         "run `make train-mnist` to recreate it")
+    methods = registered()
+    if args.methods:
+        unknown = sorted(set(args.methods) - {m.name for m in methods})
+        if unknown:
+            raise UserError(f"unknown method(s) {', '.join(unknown)}; registered: "
+                            f"{', '.join(m.name for m in methods)}")
+        methods = [m for m in methods if m.name in args.methods]
+    out.mkdir(parents=True, exist_ok=True)
     demo = DemoInputs(out, names)
     parser = build_parser()
     sections, failures, start = [], 0, time.perf_counter()
-    for method in registered():
-        section = Section(method.name, method.title, method.summary, method.reference, method.url)
-        for i, example in enumerate(method.examples(demo)):
-            argv = [method.name, *example.argv, "--out", (out / method.name / f"{i:02d}").as_posix()]
+    for method in methods:
+        section = Section(method.name, method.title, method.summary, method.reference, method.url,
+                          lecture.family_of(method.name), method.inputs.label)
+        with _inside(out):
+            examples = method.examples(demo)
+        for i, example in enumerate(examples):
+            argv = [method.name, *example.argv, "--out", f"{method.name}/{i:02d}", "--overwrite"]
             command = "minigrad " + shlex.join(argv)
             print(f"$ {command}", flush=True)
             entry = Entry(command, example.caption)
             t0 = time.perf_counter()
             try:
-                entry.pictures = [p for p in run_method(parser.parse_args(argv), method) if p.suffix == ".png"]
+                with _inside(out):
+                    files = run_method(parser.parse_args(argv), method)
+                entry.pictures = [out / p for p in files if p.suffix == ".png"]
+                entry.sidecars = [json.loads((out / p).with_suffix(".json").read_text()) for p in files
+                                  if p.suffix == ".png"]
             except (Exception, SystemExit) as exc:  # show the failure in the gallery, keep going
                 entry.error = f"{type(exc).__name__}: {exc}"
                 failures += 1
@@ -125,8 +191,8 @@ def run(args) -> int:
             section.entries.append(entry)
         sections.append(section)
     total = time.perf_counter() - start
-    index = write_gallery(out / "index.html", sections,
-                          intro=f"Every method of the 'Visualizing and Understanding' lecture on "
-                                f"{', '.join(names)}; made by `minigrad demo` in {total:.0f} s.")
+    missing = [m for m in IMAGENET_MODELS if m not in names]
+    index = write_gallery(out / "index.html", sections, models_run=names, models_missing=missing,
+                          seconds=total)
     print(f"wrote {index} ({sum(len(s.entries) for s in sections)} runs, {failures} failed, {total:.0f} s)")
     return 1 if failures else 0

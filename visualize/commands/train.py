@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from visualize.cli import UserError
+from visualize.errors import UserError
 
 
 def register(subparsers):

@@ -21,7 +21,8 @@ import numpy as np
 from minigrad import no_grad
 from visualize import imaging
 from visualize.inputs import default_layer, prepare
-from visualize.method import Method, Output, Param, register
+from visualize.method import Method, Output, register
+from visualize.params import LAYER, Choice, Int
 
 
 @register
@@ -33,12 +34,11 @@ class Activations(Method):
     url = "https://arxiv.org/abs/1506.06579"
     summary = "Every channel of a layer for one image as a grid; channels zero everywhere are framed red."
     example = "minigrad activations --model alexnet --image photo.jpg --layer relu5"
-    order = 20
     params = (
-        Param("layer", None, "layer with feature maps; default: the deepest ReLU before the classifier"),
-        Param("normalize", "layer", "scale tiles by the layer's maximum or each by its own range",
-              str, ("layer", "channel")),
-        Param("tile", 32, "enlarge each map to at least this many pixels", int),
+        LAYER.with_help("layer with feature maps; default: the deepest ReLU before the classifier"),
+        Choice("normalize", "layer", "scale tiles by the layer's maximum or each by its own range",
+               ("layer", "channel")),
+        Int("tile", 32, "enlarge each map to at least this many pixels", lo=1, hi=512),
     )
     presets = {"alexnet": {"layer": "relu5"}, "vgg16": {"layer": "relu5_3", "tile": 28}}
 

@@ -25,7 +25,9 @@ import numpy as np
 
 from visualize import imaging
 from visualize.inputs import default_layer, layer_label, layers_of_type
-from visualize.method import Example, Method, Output, Param, int_list, register
+from visualize.input_kinds import NoInput
+from visualize.method import Example, Method, Output, register
+from visualize.params import LAYER, Int, IntList
 
 
 @register
@@ -39,14 +41,13 @@ class Filters(Method):
     summary = ("First-layer filters as RGB (or gray) tiles, each normalized on its own; a deeper layer's "
                "filters as one grayscale tile per input channel.")
     example = "minigrad filters --model alexnet --layer conv2 --filters 0-7"
-    needs_image = False
-    order = 10
+    inputs = NoInput()
     params = (
-        Param("layer", None, "convolution layer; default: the first one"),
-        Param("filters", None, "filters (output channels) to show, e.g. 0-7 or 3,9; default: all of "
-                               "the first layer, the first 8 of a deeper one", int_list),
-        Param("channels", 32, "deeper layers: show at most this many input channels per filter", int),
-        Param("tile", 36, "enlarge each tile to at least this many pixels", int),
+        LAYER.with_help("convolution layer; default: the first one"),
+        IntList("filters", None, "filters (output channels) to show, e.g. 0-7 or 3,9; default: all of the first "
+                                 "layer, the first 8 of a deeper one", lo=0),
+        Int("channels", 32, "deeper layers: show at most this many input channels per filter", lo=1, hi=4096),
+        Int("tile", 36, "enlarge each tile to at least this many pixels", lo=1, hi=512),
     )
 
     def resolve(self, params):

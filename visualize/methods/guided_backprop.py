@@ -25,7 +25,8 @@ from __future__ import annotations
 from visualize import imaging
 from visualize.gradients import backprop_class, backprop_unit
 from visualize.inputs import prepare
-from visualize.method import Example, Method, Output, Param, int_list, register
+from visualize.method import Example, Method, Output, register
+from visualize.params import LAYER, TARGET, UNIT, Choice
 
 
 @register
@@ -39,15 +40,14 @@ class GuidedBackprop(Method):
     summary = ("Backpropagate a class score or one unit to the pixels, passing only positive gradients "
                "at every ReLU (guided: also only where the input was positive).")
     example = "minigrad guided-backprop --model vgg16 --image photo.jpg --layer conv5_3 --unit 12"
-    order = 40
     params = (
-        Param("mode", "guided", "ReLU backward rule: guided (Springenberg) or deconvnet (Zeiler & Fergus)",
-              str, ("guided", "deconvnet")),
-        Param("target", None, "class to reconstruct (index or name) when no --layer is given; "
-                              "default: the predicted class"),
-        Param("layer", None, "reconstruct a unit of this layer instead of a class score"),
-        Param("unit", None, "channel, or channel,y,x, of --layer; default: the most active unit "
-                            "(and the channel's most active position)", int_list),
+        Choice("mode", "guided", "ReLU backward rule: guided (Springenberg) or deconvnet (Zeiler & Fergus)",
+               ("guided", "deconvnet")),
+        TARGET.with_help("class to reconstruct (index or name) when no --layer is given; default: the predicted "
+                         "class"),
+        LAYER.with_help("reconstruct a unit of this layer instead of a class score"),
+        UNIT.with_help("channel, or channel,y,x, of --layer; default: the most active unit (and the channel's "
+                       "most active position)"),
     )
 
     def compute(self, image, rng, mode="guided", target=None, layer=None, unit=None):

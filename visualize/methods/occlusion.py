@@ -25,7 +25,8 @@ from tqdm import tqdm
 from minigrad.tensor import Tensor
 from visualize import imaging
 from visualize.inputs import mean_color, predict, prepare, resolve_class
-from visualize.method import Example, Method, Output, Param, float_list, register
+from visualize.method import Example, Method, Output, register
+from visualize.params import BATCH_SIZE, TARGET, FloatList, Int
 
 
 def patch_positions(size: int, patch: int, stride: int) -> np.ndarray:
@@ -49,16 +50,15 @@ class Occlusion(Method):
     summary = ("Slide a mean-coloured patch over the image; map the true class's probability and the "
                "most probable class at each patch position.")
     example = "minigrad occlusion --model alexnet --image photo.jpg --class 'tabby' --patch 48 --stride 16"
-    order = 50
     params = (
-        Param("target", None, "the true class (index or name); default: the class predicted on the "
-                              "unoccluded image"),
-        Param("patch", 8, "side of the square patch, in input pixels", int),
-        Param("stride", 2, "step between patch positions, in input pixels", int),
-        Param("fill", None, "patch colour as RGB in [0, 1] (0.5 or 0.4,0.5,0.6); default: the "
-                            "dataset mean from the model's metadata", float_list),
-        Param("batch_size", 64, "occluded images per forward pass", int),
+        TARGET.with_help("the true class (index or name); default: the class predicted on the unoccluded image"),
+        Int("patch", 8, "side of the square patch, in input pixels", lo=1, hi=4096),
+        Int("stride", 2, "step between patch positions, in input pixels", lo=1, hi=4096),
+        FloatList("fill", None, "patch colour as RGB in [0, 1], gray (0.5) or R,G,B (0.4,0.5,0.6); default: "
+                                "the dataset mean from the model's metadata", lo=0.0, hi=1.0, lengths=(1, 3)),
+        BATCH_SIZE.with_help("occluded images per forward pass"),
     )
+    smoke = {"patch": 16, "stride": 16}
     presets = {"alexnet": {"patch": 48, "stride": 16, "batch_size": 32},
                "vgg16": {"patch": 56, "stride": 28, "batch_size": 8}}
 

@@ -19,7 +19,8 @@ import numpy as np
 from visualize import imaging
 from visualize.gradients import backprop_class
 from visualize.inputs import prepare
-from visualize.method import Method, Output, Param, register
+from visualize.method import Method, Output, register
+from visualize.params import TARGET
 
 
 @register
@@ -31,8 +32,7 @@ class Saliency(Method):
     url = "https://arxiv.org/abs/1312.6034"
     summary = "|d score / d pixel|, the maximum over colour channels, for the predicted or a given class."
     example = "minigrad saliency --model alexnet --image photo.jpg --class 'tabby'"
-    order = 30
-    params = (Param("target", None, "class to explain (index or name); default: the predicted class"),)
+    params = (TARGET.with_help("class to explain (index or name); default: the predicted class"),)
 
     def compute(self, image, rng, target=None):
         x, shown = prepare(self.model, image)
