@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from backends import get_array_module
+from minigrad import kernels
 from minigrad.function import Function
 
 
@@ -10,9 +11,9 @@ class Linear(Function):
 
     dL/dx = g W,   dL/dW = g^T x,   dL/db = sum over the batch of g.
 
-    The forward product is computed as (W x^T)^T: the same numbers, but OpenBLAS's SGEMM is
-    up to 2.3x faster with the long weight axis as the product's rows than as its columns
-    when the batch is small (measured: 4096 x 9216 weight, batch 8, 61 ms against 143 ms).
+    With fast paths on (:func:`minigrad.fast_paths`) the forward product is computed as
+    (W x^T)^T: the same numbers, but OpenBLAS's SGEMM is faster with the long weight axis as
+    the product's rows than as its columns when the batch is small.
     """
 
     def forward(self, x, weight, bias):
@@ -22,7 +23,10 @@ class Linear(Function):
         if bias is not None and bias.shape != (weight.shape[0],):
             raise ValueError(f"linear: bias has shape {bias.shape}, expected ({weight.shape[0]},)")
         self.x, self.weight, self.has_bias = x, weight, bias is not None
-        y = get_array_module(x).ascontiguousarray((weight @ x.T).T)
+        if kernels.enabled():
+            y = get_array_module(x).ascontiguousarray((weight @ x.T).T)
+        else:
+            y = x @ weight.T
         if bias is not None:
             y += bias
         return y
