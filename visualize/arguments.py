@@ -91,7 +91,14 @@ def add_method_command(subparsers, method) -> argparse.ArgumentParser:
 
 
 def _show(value) -> str:
-    return ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
+    """A value as the command line writes it: lists joined by commas, runs of consecutive
+    integers as ranges (0-7)."""
+    if not isinstance(value, (tuple, list)):
+        return str(value)
+    if len(value) > 2 and all(isinstance(v, int) for v in value) and list(value) == list(
+            range(value[0], value[0] + len(value))):
+        return f"{value[0]}-{value[-1]}"
+    return ",".join(map(str, value))
 
 
 def _slug(text) -> str:

@@ -12,7 +12,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["normalize", "normalize_contrast", "colormap", "overlay", "to_rgb", "to_uint8",
+__all__ = ["normalize", "normalize_contrast", "signed_unit", "colormap", "colorbar", "heatmap", "gray_on_white", "overlay", "to_rgb", "to_uint8",
            "upscale", "resize_to", "tile_grid", "label_above", "hstack", "vstack", "text_block",
            "border", "panel", "categorical_colors", "BACKGROUND", "PANEL_MIN_SIDE"]
 
@@ -31,8 +31,14 @@ _INFERNO_ANCHORS = np.array([
     [0.947594, 0.917399, 0.410665], [0.988362, 0.998364, 0.644924]], dtype=np.float32)
 _INFERNO_POSITIONS = np.minimum(np.arange(17) * 16, 255) / 255.0
 
+# A blue-white-red scale for signed values (after Moreland's "cool to warm", 2009): zero is
+# white at the middle, negative blue, positive red.
+_DIVERGING_ANCHORS = np.array([[0.230, 0.299, 0.754], [0.552, 0.690, 0.996], [0.970, 0.970, 0.970],
+                               [0.957, 0.604, 0.482], [0.706, 0.016, 0.150]], dtype=np.float32)
+
 _COLORMAPS = {
     "inferno": (_INFERNO_POSITIONS, _INFERNO_ANCHORS),
+    "diverging": (np.linspace(0.0, 1.0, 5), _DIVERGING_ANCHORS),
     "gray": (np.array([0.0, 1.0]), np.array([[0, 0, 0], [1, 1, 1]], dtype=np.float32)),
 }
 
@@ -69,6 +75,14 @@ def normalize_contrast(a, spread: float = 0.15) -> np.ndarray:
     centred = a - a.mean()
     scaled = centred / std if std > 0 else centred
     return np.clip(0.5 + np.float32(spread) * scaled, 0.0, 1.0)
+
+
+def signed_unit(a, axis=None) -> np.ndarray:
+    """Map signed values to [0, 1] with zero at 0.5: ``0.5 + a / (2 max |a|)`` (over ``axis``).
+    Returns the mapped array and the scale ``max |a|`` (for the colour bar)."""
+    a = np.asarray(a, dtype=np.float32)
+    peak = np.abs(a).max(axis=axis, keepdims=True)
+    return np.divide(a, 2 * peak, out=np.zeros_like(a), where=peak > 0) + np.float32(0.5), peak
 
 
 def colormap(values, name: str = "inferno") -> np.ndarray:
@@ -126,17 +140,61 @@ def upscale(img, min_side: int) -> np.ndarray:
     return np.repeat(np.repeat(img, factor, axis=0), factor, axis=1)
 
 
-def overlay(image, heat, alpha: float = 0.55, cmap: str = "inferno") -> np.ndarray:
+def gray_on_white(image) -> np.ndarray:
+    """The image as a faint gray picture, ``0.55 + 0.4 (1 - luma)`` inverted for light
+    strokes on dark (a digit's white strokes become mid-gray on white) and ``0.5 + 0.5 luma``
+    otherwise: a backdrop that a colour map drawn over it does not hide."""
+    image = to_rgb(image)
+    luma = image @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    if float(luma.mean()) < 0.35:      # light strokes on a dark ground (MNIST): invert
+        luma = 1 - luma
+    return to_rgb(np.float32(0.45) + np.float32(0.55) * luma)
+
+
+def overlay(image, heat, alpha: float = 0.75, cmap: str = "inferno") -> np.ndarray:
     """Blend heat map ``heat`` (h, w), values in [0, 1], over ``image`` (H, W[, 3]).
 
-    The heat map is resized to the image (bilinear) and coloured with ``cmap``;
-    ``out = (1 - alpha * heat) * image + alpha * heat * colour``, so cold regions keep the
-    photo and hot ones take the colour map's colour.
+    The heat map is resized to the image (bilinear) and coloured with ``cmap``; the image
+    becomes a faint gray backdrop (:func:`gray_on_white`), and
+    ``out = (1 - alpha heat) backdrop + alpha heat colour``: cold regions show the image,
+    hot ones the colour map, and bright strokes never wash the colour out.
     """
-    image = to_rgb(image)
-    heat = np.clip(resize_to(np.asarray(heat, dtype=np.float32), image.shape[:2]), 0.0, 1.0)
-    weight = (np.float32(alpha) * heat)[:, :, None]
-    return (1 - weight) * image + weight * colormap(heat, cmap)
+    backdrop = gray_on_white(image)
+    heat = np.clip(resize_to(np.asarray(heat, dtype=np.float32), backdrop.shape[:2]), 0.0, 1.0)
+    weight = (np.float32(alpha) * np.sqrt(heat))[:, :, None]
+    return (1 - weight) * backdrop + weight * colormap(heat, cmap)
+
+
+def colorbar(lo: float, hi: float, cmap: str = "inferno", height: int = 160, label: str = "") -> np.ndarray:
+    """A vertical colour bar ``height`` pixels tall for values ``lo`` (bottom) to ``hi`` (top),
+    with the two ends and the middle written beside it, and an optional ``label`` above."""
+    ramp = np.linspace(1.0, 0.0, max(int(height), 16), dtype=np.float32)[:, None]
+    bar = colormap(np.repeat(ramp, 12, axis=1), cmap)
+    bar[[0, -1], :], bar[:, [0, -1]] = 0.3, 0.3
+    ticks = [f"{hi:.3g}", f"{(lo + hi) / 2:.3g}", f"{lo:.3g}"]
+    width = max(_text_size(t, 10)[0] for t in ticks) + 6
+    column = np.full((bar.shape[0], width, 3), BACKGROUND, dtype=np.float32)
+    for text, top in zip(ticks, (0, bar.shape[0] // 2 - 6, bar.shape[0] - 13)):
+        block = text_block(text, size=10)[:13, :width]
+        column[top:top + block.shape[0], :block.shape[1]] = block
+    out = hstack([bar, column], gap=3)
+    return label_above(out, label, size=10) if label else out
+
+
+def heatmap(values, title: str = "", cmap: str = "inferno", signed: bool = False, lo=None, hi=None,
+            min_side: int = PANEL_MIN_SIDE) -> np.ndarray:
+    """A heat map panel with its colour bar: ``values`` (h, w) scaled from ``lo`` to ``hi``
+    (default: their min and max; for ``signed`` maps, -max|v| to +max|v| on the diverging
+    scale, zero white), enlarged to ``min_side``, titled."""
+    v = np.asarray(values, dtype=np.float32)
+    if signed:
+        peak = float(np.abs(v).max()) or 1.0
+        lo, hi, cmap = -peak, peak, "diverging"
+    lo = float(v.min()) if lo is None else float(lo)
+    hi = float(v.max()) if hi is None else float(hi)
+    scaled = np.clip((v - lo) / (hi - lo), 0, 1) if hi > lo else np.zeros_like(v)
+    picture = panel(colormap(scaled, cmap), title, min_side)
+    return hstack([picture, colorbar(lo, hi, cmap, height=picture.shape[0] - 18)], gap=4)
 
 
 @lru_cache(maxsize=8)

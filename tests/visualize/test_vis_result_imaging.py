@@ -94,8 +94,25 @@ def test_upscale_and_overlay():
     big = imaging.upscale(img, 100)
     assert big.shape == (112, 112, 3) and np.array_equal(big[::4, ::4], img)
     heat = np.zeros((7, 7), np.float32)
-    assert np.allclose(imaging.overlay(img, heat), img)        # no heat: the image unchanged
-    assert imaging.overlay(img, heat + 1).shape == (28, 28, 3)
+    assert np.allclose(imaging.overlay(img, heat), imaging.gray_on_white(img))   # no heat: the backdrop
+    hot = imaging.overlay(img, heat + 1)
+    assert hot.shape == (28, 28, 3) and np.allclose(hot, 0.25 * imaging.gray_on_white(img)
+                                                    + 0.75 * imaging.colormap(np.ones((28, 28))))
+
+
+def test_a_digit_backdrop_is_dark_strokes_on_white():
+    digit = np.zeros((28, 28), np.float32)
+    digit[10:18, 12:15] = 1.0
+    backdrop = imaging.gray_on_white(digit)
+    assert backdrop[0, 0].min() == pytest.approx(1.0) and backdrop[12, 13].max() == pytest.approx(0.45)
+
+
+def test_colorbar_and_signed_heatmap_scales():
+    bar = imaging.colorbar(-2.0, 2.0, "diverging", height=100)
+    assert bar.shape[0] == 100 and np.allclose(bar[50, 5], 0.97, atol=0.02)      # zero is white mid-bar
+    v = np.array([[-1.0, 0.0], [0.5, 1.0]], np.float32)
+    scaled, peak = imaging.signed_unit(v)
+    assert peak == 1.0 and np.allclose(scaled, [[0.0, 0.5], [0.75, 1.0]])
 
 
 def test_normalize_contrast_centres_on_gray():

@@ -62,7 +62,11 @@ class Activations(Method):
                                  labels=[str(i) for i in range(c)] if c <= 64 else None)
         caption = (f"{layer}: {c} channels of {a.shape[1]}x{a.shape[2]}; {int(zero.sum())} are zero "
                    f"everywhere on this image (red frame)")
-        picture = imaging.hstack([imaging.panel(shown, "input"), imaging.label_above(grid, f"{layer}")])
+        lo, hi = float(a.min()), float(a.max())
+        scale = (imaging.colorbar(lo, hi, "gray", label="value") if normalize == "layer"
+                 else imaging.text_block("each tile:\nits own\nmin..max", size=10))
+        picture = imaging.hstack([imaging.panel(shown, "input"), imaging.label_above(grid, f"{layer}"), scale],
+                                 gap=6)
         return Output(arrays={"activations": a, "zero_channels": zero}, picture=picture, caption=caption,
                       report={"layer": layer, "shape": list(a.shape), "zero_channels": np.flatnonzero(zero),
                               "max": float(a.max())})

@@ -8,11 +8,15 @@ on its own,
     tile_k = (W_k - min W_k) / (max W_k - min W_k),
 
 in RGB order whatever order the weights expect (a BGR net's filters are flipped back), in a
-square grid: oriented edges, colour blobs and gratings on a trained AlexNet.
+square grid: oriented edges, colour blobs and gratings on a trained AlexNet. Each tile keeps
+its zero point: ``tile_k = 0.5 + W_k / (2 max |W_k|)``, so mid-gray is a zero weight and a
+tile's colours show the sign of its weights (plain min-max scaling would move zero from tile
+to tile).
 
 Deeper layers: a filter of conv2 has 64 or 192 input channels, not colours; each input
-channel's kh x kw slice is shown as its own grayscale tile (one row per chosen filter, one
-column per input channel), each normalized on its own. They are not interpretable, which is
+channel's kh x kw slice is shown as its own tile (one row per chosen filter, one column per
+input channel), each on the blue-white-red scale with zero white, scaled by its own largest
+magnitude. They are not interpretable, which is
 the point: only the first layer looks at pixels.
 
 A. Krizhevsky, I. Sutskever, G. E. Hinton. "ImageNet Classification with Deep Convolutional
@@ -38,7 +42,7 @@ class Filters(Method):
                  "Convolutional Neural Networks. NeurIPS 2012; M. D. Zeiler, R. Fergus. Visualizing and "
                  "Understanding Convolutional Networks. ECCV 2014")
     url = "https://arxiv.org/abs/1311.2901"
-    summary = ("First-layer filters as RGB (or gray) tiles, each normalized on its own; a deeper layer's "
+    summary = ("First-layer filters as RGB (or gray) tiles, each scaled by its own max |w| (gray = 0); a deeper layer's "
                "filters as one grayscale tile per input channel.")
     example = "minigrad filters --model alexnet --layer conv2 --filters 0-7"
     inputs = NoInput()
@@ -74,18 +78,24 @@ class Filters(Method):
             tiles = w.transpose(0, 2, 3, 1)                      # (N, kh, kw, C) in the net's order
             if self.model.preprocessing.channel_order == "BGR":
                 tiles = tiles[..., ::-1]
-            tiles = imaging.normalize(tiles, axis=(1, 2, 3))
-            grid = imaging.tile_grid(np.stack([imaging.upscale(t, tile) for t in tiles]))
+            tiles, _ = imaging.signed_unit(tiles, axis=(1, 2, 3))
+            if tiles.shape[-1] == 1:                             # a gray net: one signed map per filter
+                tiles = imaging.colormap(tiles[..., 0], "diverging")
+            grid = imaging.tile_grid(np.stack([imaging.upscale(t, tile) for t in tiles]), gap=4)
+            if w.shape[1] == 1:
+                grid = imaging.hstack([grid, imaging.colorbar(-1, 1, "diverging", label="w / max|w|")], gap=6)
             caption = (f"{layer}: {len(chosen)} filters of {w.shape[1]}x{w.shape[2]}x{w.shape[3]}, "
-                       f"each scaled to its own min..max")
+                       f"each scaled by its own max |w|; {'white' if w.shape[1] == 1 else 'mid-gray'} = 0")
         else:
             shown = min(channels, w.shape[1])
-            tiles = imaging.normalize(w[:, :shown], axis=(2, 3)).reshape(-1, w.shape[2], w.shape[3])
+            scaled, _ = imaging.signed_unit(w[:, :shown], axis=(2, 3))
+            tiles = imaging.colormap(scaled.reshape(-1, w.shape[2], w.shape[3]), "diverging")
             labels = [f"f{f}" if c == 0 else "" for f in chosen for c in range(shown)]
-            grid = imaging.tile_grid(np.stack([imaging.upscale(t, tile) for t in tiles]),
+            grid = imaging.tile_grid(np.stack([imaging.upscale(t, tile) for t in tiles]), gap=4,
                                      columns=shown, labels=labels if tile >= 20 else None)
+            grid = imaging.hstack([grid, imaging.colorbar(-1, 1, "diverging", label="w / max|w|")], gap=6)
             caption = (f"{layer}: rows = filters {_short(chosen)}, columns = input channels 0-{shown - 1} "
-                       f"of {w.shape[1]}; each {w.shape[2]}x{w.shape[3]} tile scaled on its own")
+                       f"of {w.shape[1]}; each {w.shape[2]}x{w.shape[3]} tile scaled by its own max |w|, white = 0")
         return Output(arrays={"weights": w}, picture=grid, caption=caption,
                       report={"layer": layer, "first_layer": bool(first), "filters": list(chosen),
                               "weight_shape": list(weight.shape)})

@@ -12,8 +12,10 @@ gradient g arriving from above, passes
 Convolutions pass the gradient through their transposed filters and max-pools route it to
 the position that won the forward pass (the "switches"), exactly as in ordinary backprop.
 Here these are the engine's :func:`minigrad.relu_mode` settings: the same network, not a copy.
-The result, with respect to the RGB pixels, is shown as ``0.5 + 0.15 (g - mean) / std``
-(gray = no effect), as in most re-implementations of the papers' figures.
+The result, with respect to the RGB pixels, is shown as ``0.5 + 0.15 g / std`` (mid-gray =
+no effect; the colour bar gives the gradient values of black and white), as in most
+re-implementations of the papers' figures; a one-channel net's gradient is one signed map on
+the blue-white-red scale. A unit's picture frames the unit's receptive field on the input.
 
 J. T. Springenberg, A. Dosovitskiy, T. Brox, M. Riedmiller. "Striving for Simplicity: The
 All Convolutional Net." ICLR Workshop 2015. arXiv:1412.6806.
@@ -22,6 +24,9 @@ arXiv:1311.2901.
 """
 from __future__ import annotations
 
+import numpy as np
+
+from models.receptive_field import receptive_fields
 from visualize import imaging
 from visualize.gradients import backprop_class, backprop_unit
 from visualize.inputs import prepare
@@ -66,8 +71,8 @@ class GuidedBackprop(Method):
             t = back.target
             where = f" at {tuple(t['position'])}" if t["position"] else ""
             caption = f"{mode}: {t['layer']} channel {t['channel']}{where} (activation {t['activation']:.3g})"
-        picture = imaging.hstack([imaging.panel(shown, "input"),
-                                  imaging.panel(imaging.normalize_contrast(back.gradient), f"{mode} backprop")])
+        picture = imaging.hstack([imaging.panel(_frame_receptive_field(self.model, shown, layer, t), "input"),
+                                  _gradient_panel(self.model, back.gradient, mode)])
         return Output(arrays={"gradient": back.gradient, "image": shown}, picture=picture,
                       caption=caption, report={"target": t})
 
@@ -83,3 +88,30 @@ class GuidedBackprop(Method):
             out.append(Example(("--model", m, "--image", *images, "--layer", layer),
                                f"{m}: guided backprop of the most active unit of {layer}"))
         return out
+
+
+def _gradient_panel(model, gradient, mode) -> np.ndarray:
+    """The signed gradient: one map on the diverging scale for a gray net, else RGB centred on
+    mid-gray (0.5 + 0.15 g / std) with a gray colour bar of the values that black and white
+    stand for."""
+    if model.preprocessing.channel_order == "L":
+        return imaging.heatmap(gradient[..., 0], f"{mode} backprop (white = 0)", signed=True)
+    spread = 0.15
+    std = float(gradient.std()) or 1.0
+    picture = imaging.panel(np.clip(0.5 + spread * gradient / std, 0, 1), f"{mode} backprop (gray = 0)")
+    edge = 0.5 / spread * std
+    return imaging.hstack([picture, imaging.colorbar(-edge, edge, "gray", height=picture.shape[0] - 18)], gap=4)
+
+
+def _frame_receptive_field(model, shown, layer, target) -> np.ndarray:
+    """``shown`` with the receptive field of the reconstructed unit framed (a class score's
+    field is the whole image, so it is left as is)."""
+    field = receptive_fields(model, shown.shape[:2]).get(model.resolve(layer)) if layer is not None else None
+    if field is None or not target.get("position"):
+        return shown
+    top, left, bottom, right = field.window(*target["position"], shown.shape[:2])
+    framed = imaging.to_rgb(shown).copy()
+    color = np.asarray(imaging.MARK_COLOR, dtype=np.float32)
+    framed[top:bottom, [left, right - 1]] = color
+    framed[[top, bottom - 1], left:right] = color
+    return framed

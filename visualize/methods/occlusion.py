@@ -100,8 +100,7 @@ class Occlusion(Method):
         caption = (f"true class {name!r}: p={base[index]:.3f} unoccluded, min {p_true.min():.3f}; "
                    f"patch {patch}, stride {stride}: {n + 1} forward passes in {n_batches} batches")
         picture = imaging.hstack([imaging.panel(shown, "input"),
-                                  imaging.panel(0.3 * imaging.to_rgb(shown) + 0.7 * imaging.colormap(true_map),
-                                                f"p({name[:18]}); dark = important"),
+                                  imaging.heatmap(true_map, f"p({name[:18]}); dark = important", lo=0, hi=1),
                                   _class_panel(model, shown, class_map, top_class)])
         report = {"target": index, "target_name": name, "probability_unoccluded": float(base[index]),
                   "probability_min": float(p_true.min()), "positions": list(grid),

@@ -43,8 +43,9 @@ class Saliency(Method):
         t = back.target
         caption = (f"class {t['name']!r} (p={t['probability']:.3f}); "
                    f"predicted {t['predicted_name']!r} (p={t['predicted_probability']:.3f})")
+        gray = self.model.preprocessing.channel_order == "L"
         picture = imaging.hstack([imaging.panel(shown, "input"),
-                                  imaging.panel(imaging.colormap(heat, "gray"), "|dS/dI| max over RGB"),
-                                  imaging.panel(imaging.overlay(shown, heat), "overlay")])
+                                  imaging.heatmap(saliency, "|dS/dI|" if gray else "|dS/dI|, max over RGB", lo=0),
+                                  imaging.panel(imaging.overlay(shown, heat), "over the input")])
         return Output(arrays={"saliency": saliency, "gradient": back.gradient, "image": shown},
                       picture=picture, caption=caption, report={"target": t})
