@@ -64,10 +64,20 @@ def available(name: str) -> bool:
 
 
 def current() -> Backend:
-    """The default backend: set by :func:`use`, else ``$MINIGRAD_BACKEND``, else NumPy."""
+    """The default backend: set by :func:`use`, else ``$MINIGRAD_BACKEND``, else NumPy.
+
+    A bad ``$MINIGRAD_BACKEND`` (an unknown name, or ``cupy`` where CuPy or a GPU is missing)
+    raises ValueError or :class:`BackendUnavailable` whose message starts with
+    ``MINIGRAD_BACKEND=<value>:`` and says what to do; the command line calls this before
+    any work and prints that message as one line."""
     global _current
     if _current is None:
-        _current = get(os.environ.get("MINIGRAD_BACKEND", "numpy") or "numpy")
+        name = os.environ.get("MINIGRAD_BACKEND", "numpy") or "numpy"
+        try:
+            _current = get(name)
+        except (BackendUnavailable, ValueError) as exc:
+            raise type(exc)(f"MINIGRAD_BACKEND={name}: {exc}; unset MINIGRAD_BACKEND (or set it to "
+                            f"numpy) to run on the CPU") from None
     return _current
 
 

@@ -13,7 +13,6 @@ RELU_MODES = ("normal", "guided", "deconvnet")
 _relu_mode = "normal"
 
 
-@contextlib.contextmanager
 def relu_mode(mode: str):
     """Choose how every ReLU passes gradients backward inside the block.
 
@@ -24,11 +23,17 @@ def relu_mode(mode: str):
     * ``deconvnet``  g * [g > 0]                  (Zeiler & Fergus 2014, the deconvnet)
 
     The mode is read when backward runs, so the same network serves all three: no copy of
-    the model is needed. ``with relu_mode("guided"): score.backward()``.
+    the model is needed. ``with relu_mode("guided"): score.backward()``. An unknown mode
+    fails here, when called, not later at ``with``.
     """
-    global _relu_mode
     if mode not in RELU_MODES:
         raise ValueError(f"relu_mode: unknown mode {mode!r}; choose one of {', '.join(RELU_MODES)}")
+    return _relu_mode_block(mode)
+
+
+@contextlib.contextmanager
+def _relu_mode_block(mode: str):
+    global _relu_mode
     previous, _relu_mode = _relu_mode, mode
     try:
         yield

@@ -7,7 +7,24 @@
 """
 from __future__ import annotations
 
-from visualize.cli import UserError
+import argparse
+import urllib.parse
+
+from visualize.errors import UserError
+
+_URL_SCHEMES = ("http", "https", "ftp", "file")
+
+
+def url(text: str) -> str:
+    """An argparse type: ``text`` if it is a URL urllib can download (``http(s)://host/...``,
+    ``ftp://host/...`` or ``file:///path``), else a parse error naming it."""
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme not in _URL_SCHEMES or not (parts.netloc or parts.scheme == "file") or not (
+            parts.netloc or parts.path):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a URL: expected one starting with https://, http://, ftp:// or file:// "
+            f"(e.g. https://download.pytorch.org/models/vgg16-397923af.pth)")
+    return text
 
 
 def register(subparsers):
@@ -27,7 +44,7 @@ def register(subparsers):
 
     f = sub.add_parser("fetch", help="download, verify and convert a registered checkpoint")
     f.add_argument("name", help="a name from `minigrad weights list`")
-    f.add_argument("--url", help="download from this mirror instead of the registry URL")
+    f.add_argument("--url", type=url, help="download from this mirror instead of the registry URL")
     f.add_argument("--sha256", help="expected SHA-256 of the download (overrides the registry digest)")
     f.add_argument("--keep-source", action="store_true", help="keep the downloaded file next to the HDF5")
     f.add_argument("--quiet", action="store_true", help="no progress bar")
