@@ -16,38 +16,99 @@ Mode conversions done by :func:`load_image`:
   areas look as they would on a white page rather than revealing whatever colour the hidden pixels
   happen to hold;
 * the EXIF orientation tag is applied, so photos appear upright.
+
+**Pixel limit.** A few hundred bytes of PNG can declare a 10-gigapixel image (a "decompression
+bomb"). :func:`load_image` reads the declared size from the header and refuses an image of more
+than ``max_pixels`` pixels (default :data:`DEFAULT_MAX_PIXELS`) before decoding a byte of it;
+the command line raises the limit with ``--max-pixels N``. Pillow's own bomb guard
+(``Image.MAX_IMAGE_PIXELS``) is replaced by this limit for the call, so a caller who lifts
+the limit can read a genuine large image and no ``DecompressionBombError`` or
+``DecompressionBombWarning`` escapes.
 """
 from __future__ import annotations
 
+import threading
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from models.atomic import atomic_path
 
-__all__ = ["load_image", "save_image", "resize", "resize_shorter_side", "center_crop"]
+__all__ = ["load_image", "save_image", "resize", "resize_shorter_side", "center_crop",
+           "ImageFileError", "DEFAULT_MAX_PIXELS"]
 
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
+#: The largest image :func:`load_image` decodes unless told otherwise: 50 megapixels (an
+#: 8660 x 5773 photo; decoded as float32 RGB it takes 600 MB).
+DEFAULT_MAX_PIXELS = 50_000_000
 
-def load_image(path) -> np.ndarray:
+_pillow_limit = threading.Lock()
+
+
+class ImageFileError(ValueError):
+    """An image file cannot be used: not decodable, truncated, above the pixel limit, or
+    holding NaN/Inf values. The message names the file and what to do."""
+
+
+@contextmanager
+def _pillow_bomb_check_off():
+    """Pillow's global ``MAX_IMAGE_PIXELS`` off for the block (our own limit applies instead)."""
+    with _pillow_limit, warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def load_image(path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read the image file ``path`` as a float32 ``(H, W, 3)`` RGB array in ``[0, 1]``.
 
-    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming the file when it is
-    not an image Pillow can decode (or is truncated).
+    ``max_pixels``: refuse images with more pixels than this (checked on the header, before
+    decoding); default :data:`DEFAULT_MAX_PIXELS`; ``None`` for no limit.
+
+    Raises ``FileNotFoundError`` for a missing file and :class:`ImageFileError` (a ValueError)
+    naming the file when it is not an image Pillow can decode, is truncated, is above the
+    pixel limit, or holds non-finite values (a float TIFF).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"load_image: no such image file: {str(path)!r}")
+    if max_pixels is not None and (isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer))
+                                   or max_pixels < 1):
+        raise ValueError(f"load_image: max_pixels must be a positive int or None (no limit), got {max_pixels!r}")
     try:
-        with Image.open(path) as im:
+        with _pillow_bomb_check_off(), Image.open(path) as im:
+            _check_pixel_count(path, im.size, max_pixels)
             im.load()
             im = ImageOps.exif_transpose(im)
-            return _to_rgb_float(im)
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise ValueError(f"load_image: {str(path)!r} is not a readable image "
-                         f"(Pillow says: {exc}); pass a PNG, JPEG or other Pillow-readable file") from exc
+            rgb = _to_rgb_float(im)
+    except ImageFileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure of Pillow's decoders on a damaged file
+        # (OSError, SyntaxError, ValueError, struct.error, IndexError, EOFError, ...)
+        raise ImageFileError(f"load_image: {str(path)!r} is not a readable image "
+                             f"(Pillow says: {type(exc).__name__}: {exc}); pass a PNG, JPEG or other "
+                             f"Pillow-readable file") from exc
+    if not np.isfinite(rgb).all():
+        raise ImageFileError(f"load_image: {str(path)!r} holds {int(np.isnan(rgb).sum()) // 3} NaN and "
+                             f"{int(np.isinf(rgb).sum()) // 3} Inf pixel values; fix the file")
+    return rgb
+
+
+def _check_pixel_count(path: Path, size, max_pixels) -> None:
+    width, height = size
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageFileError(
+            f"load_image: {str(path)!r} is {width} x {height} = {width * height} pixels, above the limit of "
+            f"{max_pixels} pixels (a guard against decompression bombs: small files that decode to "
+            f"gigabytes); if the image is genuine, raise the limit with the option --max-pixels N "
+            f"(Python: load_image(path, max_pixels=N), or None for no limit)")
 
 
 def _to_rgb_float(im: Image.Image) -> np.ndarray:

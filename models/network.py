@@ -116,9 +116,13 @@ class Network(Sequential):
         ``image``: (H, W, 3) or (H, W) gray, any size: resized and centre-cropped as
         :class:`Preprocessing` says; or a batch (N, H, W, 3) / (N, H, W) already at
         ``input_size``.
+
+        Values must be finite floats in [0, 1] (:func:`image_pixels`): NaN/Inf, integer arrays
+        (a uint8 photo: pass ``image / 255``) and floats outside [0, 1] are refused with a
+        ValueError saying which.
         """
         p = self.preprocessing
-        img = _host_array(image)
+        img = image_pixels(f"{self.architecture}.preprocess", image)
         if img.ndim in (2, 3) and not (img.ndim == 3 and img.shape[-1] not in (1, 3)):
             img = _resize_to_input(img, p)[None]
         elif img.ndim in (3, 4):
@@ -166,6 +170,40 @@ class Network(Sequential):
     def _dtype(self):
         params = self.parameters()
         return params[0].dtype if params else np.dtype(backends.default_dtype())
+
+
+def image_pixels(where: str, image) -> np.ndarray:
+    """``image`` (a NumPy/CuPy array or Tensor) as a host float32 array, refusing what cannot be
+    an image in [0, 1]: NaN or Inf (the first one's index named), integer or bool arrays, and
+    floats outside [0, 1] (with the hint ``image / 255`` for values that look like 0-255)."""
+    if isinstance(image, Tensor):
+        image = image.data
+    if type(image).__module__.startswith("cupy"):
+        image = backends.backend_of(image).to_numpy(image)
+    raw = np.asarray(image)
+    if raw.dtype.kind in "biu":
+        span = f" {raw.min()}..{raw.max()}" if raw.size and raw.dtype.kind != "b" else ""
+        hint = {"uint8": "pass image / 255", "uint16": "pass image / 65535"}.get(
+            raw.dtype.name, "pass a float array scaled to [0, 1]")
+        raise ValueError(f"{where}: got {raw.dtype.name} values{span}; images are float arrays with values "
+                         f"in [0, 1]: {hint}")
+    if raw.dtype.kind != "f":
+        raise ValueError(f"{where}: got an array of {raw.dtype}; images are float arrays with values in [0, 1]")
+    img = raw.astype(np.float32, copy=False)
+    finite = np.isfinite(img)
+    if not finite.all():
+        first = tuple(int(i) for i in np.unravel_index(int(np.argmin(finite.reshape(-1))), img.shape))
+        counts = " and ".join(f"{n} {name}" for n, name in ((int(np.isnan(img).sum()), "NaN"),
+                                                             (int(np.isinf(img).sum()), "Inf")) if n)
+        raise ValueError(f"{where}: the image has {counts} values (the first at index {first}); "
+                         f"pass finite values in [0, 1]")
+    if img.size and (img.min() < 0 or img.max() > 1):
+        low, high = float(img.min()), float(img.max())
+        hint = ("values up to 255 look like 8-bit pixels: pass image / 255" if low >= 0 and high <= 255
+                else "rescale it to [0, 1] (e.g. (image - image.min()) / (image.max() - image.min()))")
+        raise ValueError(f"{where}: got {raw.dtype.name} values {low:g}..{high:g} outside [0, 1]; "
+                         f"images are floats in [0, 1]: {hint}")
+    return img
 
 
 def _host_array(a) -> np.ndarray:
