@@ -56,7 +56,7 @@ nav a { margin-right: 1em; display: inline-block; }
 h2.family { margin-top: 2.5em; border-bottom: 3px solid #444; }
 section { border-top: 1px solid #ccc; margin-top: 1.5em; }
 .ref, .meta { color: #555; font-size: 0.9em; }
-figure { margin: 1.2em 0; }
+figure { margin: 1.2em 0; padding-bottom: 0.4em; }
 figure img { max-width: 100%; height: auto; border: 1px solid #ddd; image-rendering: pixelated; }
 figcaption { font-size: 0.95em; }
 code { background: #f4f4f4; padding: 0.2em 0.4em; display: block; white-space: pre-wrap; word-break: break-all; }
@@ -91,7 +91,7 @@ def _figure(picture: Path, sidecar: dict | None, root: Path) -> str:
     rel = Path(os.path.relpath(picture, root)).as_posix()
     json_rel = Path(rel).with_suffix(".json").as_posix()
     words = caption_of(sidecar) if sidecar else Path(picture).stem
-    return (f'<figure><a href="{e(rel)}"><img src="{e(rel)}" alt="{e(words)}" loading="lazy"></a>'
+    return (f'<figure><a href="{e(rel)}"><img src="{e(rel)}" alt="{e(words)}"></a>'
             f'<figcaption>{e(words)} <a class="meta" href="{e(json_rel)}">(sidecar JSON)</a></figcaption></figure>')
 
 

@@ -91,3 +91,13 @@ def sample_input(held_out_digits):
         raise AssertionError(f"no sample input for {type(kind).__name__}")
 
     return make
+
+
+@pytest.fixture(scope="session")
+def demo_gallery(tmp_path_factory, mnist_weights_file):
+    """``minigrad demo`` once per session on the random mnist_cnn: the gallery's folder (the
+    gallery tests and the browser test share it)."""
+    from visualize import cli
+    out = tmp_path_factory.mktemp("demo")
+    assert cli.main(["demo", "--out", str(out), "--models", str(mnist_weights_file)]) == 0
+    return out

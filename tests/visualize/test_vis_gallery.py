@@ -40,9 +40,8 @@ class _Links(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def gallery(tmp_path_factory, mnist_weights_file):
-    out = tmp_path_factory.mktemp("demo")
-    assert cli.main(["demo", "--out", str(out), "--models", str(mnist_weights_file)]) == 0
+def gallery(demo_gallery):
+    out = demo_gallery
     parser = _Links()
     parser.feed((out / "index.html").read_text())
     return out, parser
