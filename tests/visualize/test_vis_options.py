@@ -164,3 +164,15 @@ def test_the_sidecar_records_the_input_and_every_hyperparameter(mnist_weights_fi
     assert meta["hyperparameters"]["patch"] == 7 and set(meta["hyperparameters"]) == {
         "target", "patch", "stride", "fill", "batch_size"}
     assert np.isfinite(meta["seconds"])
+
+
+@pytest.mark.parametrize("name", ["saliency", "guided-backprop", "occlusion"])
+def test_nan_and_out_of_range_images_are_refused_by_every_image_method(name, trained_or_random_mnist, digit):
+    from visualize.method import get_method
+    method = get_method(name)(trained_or_random_mnist)
+    bad = digit.copy()
+    bad[3, 4] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        method(bad)
+    with pytest.raises(ValueError, match="255"):
+        method((digit * 255).astype(np.uint8))
