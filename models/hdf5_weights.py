@@ -13,9 +13,18 @@ Departures from the spec (documented in the README): architectures with one inpu
 ``input_std``; headless architectures (``vgg16_features``) have ``num_classes = 0`` and an
 empty ``class_names`` dataset, and ``num_classes`` must equal the architecture's number of
 outputs.
+
+**Damaged files.** Every failure to read a file is one :class:`WeightsValidationError` naming
+it, within bounded time and memory: each attribute's declared size and each dataset's declared
+shape and dtype are checked before it is read (a dataset is read only when it has exactly the
+architecture's shape), errors of h5py/HDF5 become that error, and the global heap collections
+(where HDF5 keeps variable-length strings) are walked first as HDF5 walks them, because a heap
+whose object list does not tile its collection makes HDF5 1.14 loop forever while reading a
+string attribute (found by the corruption fuzz test: a two-byte change).
 """
 from __future__ import annotations
 
+import mmap
 import os
 import re
 from importlib import metadata as _metadata
@@ -34,6 +43,11 @@ _FLOAT32 = np.dtype("<f4")
 _CHUNK = 1 << 20  # elements per finite-check chunk
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _WNID = re.compile(r"n\d{8}")
+MAX_ATTR_BYTES = 1 << 16   # declared size of one attribute (ours hold at most a few hundred bytes)
+MAX_ATTRS = 256            # attributes on one object
+MAX_CLASSES = 100_000      # entries of class_names / class_wnids
+_H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError, OverflowError,
+              UnicodeError, AttributeError, SystemError)
 
 # required root attributes: name -> kind ("str", "int", "float[]", "int[]")
 ROOT_ATTRS = {
@@ -161,16 +175,32 @@ def validate(path, architecture: str | None = None, shown_path=None) -> None:
 def _read(path, architecture, shown, keep):
     if not os.path.exists(path):
         raise FileNotFoundError(f"weights file '{shown}' does not exist")
+    if os.path.isdir(path):
+        raise WeightsValidationError(f"'{shown}' is a folder, not a weights file")
     try:
+        _check_global_heaps(path, shown)
         f = h5py.File(path, "r")
-    except OSError as e:
+    except WeightsValidationError:
+        raise
+    except _H5_ERRORS as e:
         raise WeightsValidationError(f"'{shown}' is not a readable HDF5 file: {e}") from None
-    with f:
-        problems = []   # (key, message)
-        attrs = _check_root(f, architecture, problems)
-        state = _check_weights(f, attrs.get("architecture"), problems, keep)
-        meta = _check_class_names(f, attrs, problems)
-        extra = extra_attrs(f)
+    try:
+        with f:
+            problems = []   # (key, message)
+            _check_attr_sizes(f, "/", problems)
+            if problems:
+                raise WeightsValidationError(f"weights file '{shown}' is damaged: {problems[0][1]}",
+                                             [msg for _, msg in problems])
+            attrs = _check_root(f, architecture, problems)
+            state = _check_weights(f, attrs.get("architecture"), problems, keep)
+            meta = _check_class_names(f, attrs, problems)
+            extra = extra_attrs(f)
+    except WeightsValidationError:
+        raise
+    except (*_H5_ERRORS, MemoryError) as e:
+        raise WeightsValidationError(
+            f"weights file '{shown}' is damaged: HDF5 cannot read it ({type(e).__name__}: {e}); "
+            f"download or convert it again") from None
     if problems:
         problems.sort(key=lambda p: p[0])
         lines = "\n".join(f"  {msg}" for _, msg in problems)
@@ -180,6 +210,80 @@ def _read(path, architecture, shown, keep):
     meta.update(attrs)
     meta.update(extra)
     return state, meta
+
+
+def _check_global_heaps(path, shown) -> None:
+    """Walk every global heap collection (signature ``GCOL``) as HDF5's
+    ``H5HG__cache_heap_deserialize`` does and refuse one that walk cannot finish: each object
+    ``index (2) refcount (2) reserved (4) size (8) data`` (data padded to 8 bytes) must lie
+    inside the collection, and the free-space object (index 0) must not be empty: HDF5
+    advances by its size, so a size of 0 never ends its loop. A signature found inside raw weight data that does not parse is
+    not a heap (checked against the float datasets' byte ranges) and is ignored."""
+    size = os.path.getsize(path)
+    if size == 0:
+        raise WeightsValidationError(f"'{shown}' is empty (0 bytes), not a weights file")
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        bad = []
+        start = data.find(b"GCOL")
+        while start >= 0:
+            problem = _heap_problem(data, start, size)
+            if problem:
+                bad.append((start, problem))
+            start = data.find(b"GCOL", start + 4)
+    if bad:
+        raw = _raw_data_ranges(path)
+        bad = [(at, problem) for at, problem in bad if not any(lo <= at < hi for lo, hi in raw)]
+    if bad:
+        at, problem = bad[0]
+        raise WeightsValidationError(f"weights file '{shown}' is damaged: the global heap at byte {at} "
+                                     f"{problem}; download or convert it again")
+
+
+def _heap_problem(data, start, file_size):
+    """Why the collection at ``start`` is unusable (None when it tiles correctly)."""
+    if start + 16 > file_size or data[start + 4] != 1:
+        return "has an unknown version"
+    end = start + int.from_bytes(data[start + 8:start + 16], "little")
+    if end > file_size or end < start + 16:
+        return f"declares {end - start} bytes, beyond the end of the file"
+    p = start + 16
+    while p + 16 <= end:                     # (a tail too small for a header is free space)
+        index = int.from_bytes(data[p:p + 2], "little")
+        n = int.from_bytes(data[p + 8:p + 16], "little")
+        if index == 0 and n == 0:
+            return "has a free-space block of 0 bytes (HDF5 would never finish reading it)"
+        p += n if index == 0 else 16 + (n + 7) // 8 * 8
+        if p > end:
+            return f"has an object running {p - end} bytes past its end"
+    return None
+
+
+def _raw_data_ranges(path) -> list:
+    """Byte ranges of the contiguous float datasets' raw data (where b"GCOL" may occur by chance)."""
+    ranges = []
+    try:
+        with h5py.File(path, "r") as f:
+            def visit(_name, item):
+                if isinstance(item, h5py.Dataset) and item.dtype.kind == "f" and item.id.get_offset() is not None:
+                    ranges.append((item.id.get_offset(), item.id.get_offset() + item.id.get_storage_size()))
+            f.visititems(visit)
+    except _H5_ERRORS:
+        pass
+    return ranges
+
+
+def _check_attr_sizes(f, where, problems) -> None:
+    """Refuse attributes whose declared size is beyond any weights file's (before reading them)."""
+    names = list(f.attrs)
+    if len(names) > MAX_ATTRS:
+        problems.append((where, f"'{where}' has {len(names)} attributes (at most {MAX_ATTRS} expected)"))
+        return
+    for name in names:
+        attr = f.attrs.get_id(name)
+        declared = attr.get_storage_size()
+        if declared > MAX_ATTR_BYTES or attr.shape is None or int(np.prod(attr.shape, dtype=np.int64)) > MAX_ATTR_BYTES:
+            problems.append((f"{where}{name}", f"attribute '{name}' of '{where}' declares {declared} bytes "
+                                               f"(shape {attr.shape}); at most {MAX_ATTR_BYTES} expected"))
 
 
 def extra_attrs(f) -> dict:
@@ -309,13 +413,17 @@ def _check_weights(f, arch, problems, keep) -> dict:
             problems.append((where, f"shape mismatch for '{where}': expected {shape}, got {item.shape}"))
         if item.dtype != _FLOAT32:
             problems.append((where, f"dtype mismatch for '{where}': expected float32, got {_dtype_text(item.dtype)}"))
-        if item.dtype.kind == "f":
+        if item.dtype == _FLOAT32 and item.shape == shape:   # read only what the architecture declares
             array = _check_finite(item, where, problems)
-            if keep and item.dtype == _FLOAT32 and item.shape == shape:
+            if keep:
                 state[key] = array
     _check_extra(f, arch, expected, expected_groups, problems)
     for group, required in required_attrs.items():
         if group in f and isinstance(f[group], h5py.Group):
+            before = len(problems)
+            _check_attr_sizes(f[group], f"/{group}/", problems)
+            if len(problems) > before:
+                continue
             for name, value in f[group].attrs.items():
                 if name in required and _normalize(value, required[name]) != required[name]:
                     problems.append((group, f"layer '{group}' attribute '{name}' is {_show(value)}, "
@@ -383,7 +491,7 @@ def _check_class_names(f, attrs, problems) -> dict:
     n = attrs.get("num_classes")
     names = f.get("class_names")
     ok = (isinstance(names, h5py.Dataset) and h5py.check_string_dtype(names.dtype) is not None
-          and names.ndim == 1 and (n is None or names.shape == (n,)))
+          and names.ndim == 1 and (n is None or names.shape == (n,)) and names.shape[0] <= MAX_CLASSES)
     if not ok:
         got = (f"shape {names.shape} dtype {names.dtype}" if isinstance(names, h5py.Dataset)
                else "missing" if names is None else "a group")
@@ -394,7 +502,7 @@ def _check_class_names(f, attrs, problems) -> dict:
     if wnids is None:
         return meta
     if not (isinstance(wnids, h5py.Dataset) and h5py.check_string_dtype(wnids.dtype) is not None
-            and wnids.ndim == 1 and (n is None or wnids.shape == (n,))):
+            and wnids.ndim == 1 and (n is None or wnids.shape == (n,)) and wnids.shape[0] <= MAX_CLASSES):
         got = f"shape {wnids.shape} dtype {wnids.dtype}" if isinstance(wnids, h5py.Dataset) else "a group"
         problems.append(("class_wnids", f"class_wnids must be {n} strings, got {got}"))
         return meta
