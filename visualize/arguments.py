@@ -109,10 +109,11 @@ def _slug(text) -> str:
 
 def output_stem(method, model_name: str, params: dict) -> str:
     """The part of the output name shared by every input of one command: the method, the
-    model and each hyperparameter given on the command line (the class last)."""
+    model and each hyperparameter given on the command line, as its flag and value
+    (``--class 7`` -> ``class-7``)."""
+    flags = {p.name: p.flag.lstrip("-") for p in method.params}
     return "_".join([method.name, _slug(Path(model_name).stem)]
-                    + [f"{k}-{_slug(_show(v))}" for k, v in params.items() if k != "target"]
-                    + ([f"class-{_slug(params['target'])}"] if "target" in params else []))
+                    + [f"{flags[k]}-{_slug(_show(v))}" for k, v in params.items()])
 
 
 def _input_names(items) -> list[str]:
