@@ -11,9 +11,11 @@ sum_i IG_i(x) = F(x) - F(x'). The integral is a quadrature with points a_k and w
 
     IG_i(x) ~ (x_i - x'_i) * sum_k w_k dF/dx_i (x' + a_k (x - x'))
 
-either a Riemann sum (left, right, middle or trapezoid points, w_k = 1/m, halved at the ends
-for the trapezoid) or the m-point Gauss-Legendre rule on [0, 1] (exact for polynomials of
-degree 2m - 1; the same points and weights as Captum's "gausslegendre"). The m path points go
+either a Riemann sum (left, right or middle points of m equal intervals, w_k = 1/m; or the
+trapezoid rule on m points 0, 1/(m-1), ..., 1 with w_k = 1/(m-1), halved at the ends) or the
+m-point Gauss-Legendre rule on [0, 1] (exact for polynomials of degree 2m - 1). The left,
+right, middle and Gauss-Legendre rules are Captum's; Captum's "riemann_trapezoid" gives its m
+points weights 1/m (halved at the ends), which sum to 1 - 1/m, and is not used here. The m path points go
 through the network in batches (:func:`visualize.gradients.gradient_batches`), one forward and
 one backward pass per batch. The sidecar reports the completeness error
 
@@ -50,17 +52,18 @@ def quadrature(rule: str, steps: int) -> tuple[np.ndarray, np.ndarray]:
     """Points a_k in [0, 1] and weights w_k (summing to 1) of the ``steps``-point ``rule``."""
     if rule not in RULES:
         raise ValueError(f"unknown quadrature rule {rule!r}; valid: {', '.join(RULES)}")
-    if steps < 1 or (rule != "gauss-legendre" and steps < 2):
-        raise ValueError(f"integrated gradients needs at least {1 if rule == 'gauss-legendre' else 2} steps "
-                         f"for the {rule} rule, got {steps}")
+    minimum = 1 if rule == "gauss-legendre" else 2
+    if steps < minimum:
+        raise ValueError(f"integrated gradients needs steps >= {minimum} for the {rule} rule, got {steps}")
     if rule == "gauss-legendre":
         nodes, weights = np.polynomial.legendre.leggauss(steps)   # on [-1, 1], weights sum to 2
         return 0.5 * (1 + nodes), 0.5 * weights
-    weights = np.full(steps, 1.0 / steps)
     kind = rule.split("-")[1]
     if kind == "trapezoid":
+        weights = np.full(steps, 1.0 / (steps - 1))
         weights[[0, -1]] /= 2
         return np.linspace(0.0, 1.0, steps), weights
+    weights = np.full(steps, 1.0 / steps)
     offset = {"left": 0.0, "middle": 0.5, "right": 1.0}[kind]
     return (np.arange(steps) + offset) / steps, weights
 
