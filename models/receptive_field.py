@@ -23,7 +23,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Field", "receptive_fields", "INPUT"]
+import numpy as np
+
+__all__ = ["Field", "receptive_fields", "output_shapes", "INPUT"]
 
 # Layers that act on each position by itself: the receptive field passes through unchanged.
 _POINTWISE = ("ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Dropout", "BatchNorm2d", "Identity")
@@ -100,3 +102,27 @@ def _conv_out(size, kernel, stride, padding, dilation=1, ceil_mode=False) -> tup
         span = size[a] + 2 * p[a] - d[a] * (k[a] - 1) - 1
         out.append((-(-span // s[a]) if ceil_mode else span // s[a]) + 1)
     return tuple(out)
+
+
+def output_shapes(network, input_size=None) -> dict:
+    """{dotted path: output shape of one image} for every layer, (C, H, W) or (D,), worked out
+    from the layers' settings (no forward pass, so it also reads a network whose weights are
+    placeholders)."""
+    h, w = tuple(input_size or network.preprocessing.input_size)
+    shape, out = (network.preprocessing.channels, h, w), {}
+    for path, layer in network.layers():
+        kind = type(layer).__name__
+        if kind == "Conv2d":
+            shape = (layer.weight.shape[0], *_conv_out(shape[1:], layer.kernel_size, layer.stride, layer.padding,
+                                                        layer.dilation))
+        elif kind in ("MaxPool2d", "AvgPool2d"):
+            shape = (shape[0], *_conv_out(shape[1:], layer.kernel_size, layer.stride, layer.padding, 1,
+                                          layer.ceil_mode))
+        elif kind == "AdaptiveAvgPool2d":
+            shape = (shape[0], *layer.output_size)
+        elif kind == "Flatten":
+            shape = (int(np.prod(shape)),)
+        elif kind == "Linear":
+            shape = (layer.weight.shape[0],)
+        out[path] = tuple(int(v) for v in shape)
+    return out

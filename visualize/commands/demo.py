@@ -48,6 +48,7 @@ class DemoInputs:
         self.models = list(model_names)
         self._out = out
         self._digits = None
+        self._features = {}
 
     def images(self, model: str):
         """[(path, class label or None)]: digits for a one-channel (MNIST) net, the shipped
@@ -85,6 +86,27 @@ class DemoInputs:
     def conv_layers(self, model: str) -> list:
         net = load_model(model)
         return [layer_label(net, p) for p in layers_of_type(net, "Conv2d")]
+
+    def features(self, model: str) -> str:
+        """The features file of ``model`` over :meth:`dataset` (its last hidden layer and every
+        convolution, each channel's maximum and position), extracted once per demo run into
+        ``features/<model>.h5`` in the gallery; the dataset methods' examples pass it with
+        ``--features``."""
+        if model not in self._features:
+            from models.datasets import open_source
+            from models.features import extract
+            from visualize.feature_space import default_feature_layer
+            net = load_model(model)
+            rel = f"features/{Path(model).stem}.h5"
+            layers = [default_feature_layer(net), *self.conv_layers(model)]
+            print("$ minigrad " + shlex.join(["features", "--model", model, "--data", self.dataset(model), "--layer",
+                                              *layers, "--pool", "argmax", "--batch", "256", "--out", rel,
+                                              "--overwrite"]), flush=True)
+            done = extract(net, open_source(self.dataset(model)), layers, rel, pool="argmax", batch_size=256,
+                           overwrite=True, progress=sys.stderr.isatty())
+            print(f"  {done.rows} images in {done.seconds:.1f} s ({done.images_per_second:.0f} images/s)")
+            self._features[model] = rel
+        return self._features[model]
 
     def _copy(self, source: Path) -> str:
         """``source`` copied to ``inputs/<its folder>/<its name>`` in the gallery (once)."""
