@@ -7,8 +7,8 @@ Protocol: the parent writes ``READER PATH`` per line; the child answers ``OK``, 
 including MemoryError when the reader asked for more than the limit).
 
 Readers: ``weights`` (models.load and models.describe of a weights file), ``checkpoint``
-(``checkpoint:torch-zip``: models.convert.convert.read_checked for the mnist_cnn
-architecture), ``image`` (models.images.load_image).
+(``checkpoint:torch-zip``: ``models.convert.convert.convert`` of the file, in that format, to
+``PATH.h5`` for the mnist_cnn architecture), ``image`` (models.images.load_image).
 """
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ def _weights(path):
 
 
 def _checkpoint(path, fmt):
-    from models.convert.convert import read_checked
-    read_checked(path, fmt, "mnist_cnn")
+    from models.convert.convert import convert
+    convert(path, f"{path}.h5", "mnist_cnn", fmt, overwrite=True)
 
 
 def _image(path):
@@ -48,7 +48,8 @@ def _own_errors():
     from models.convert.errors import ConversionError
     from models.hdf5_weights import WeightsValidationError
     from models.images import ImageFileError
-    return {"weights": WeightsValidationError, "checkpoint": ConversionError, "image": ImageFileError}
+    return {"weights": WeightsValidationError, "checkpoint": (ConversionError, WeightsValidationError),
+            "image": ImageFileError}
 
 
 def main() -> None:

@@ -60,11 +60,15 @@ def verify_digests(path, expected: dict[str, str]) -> dict[str, str]:
     return digests
 
 
-def read_source(path, fmt: str) -> tuple[dict[str, np.ndarray], bool]:
+def read_source(path, fmt: str, arch: str | None = None) -> tuple[dict[str, np.ndarray], bool]:
     """The arrays of the checkpoint and whether they are keyed by readable layer names
-    (``conv1_1.weight``; Keras and Caffe) rather than module paths (``features.0.weight``)."""
+    (``conv1_1.weight``; Keras and Caffe) rather than module paths (``features.0.weight``).
+
+    With ``arch``, a PyTorch checkpoint's keys, tensor shapes and storage sizes are checked
+    against the architecture before a byte of tensor data is read (:func:`_check_before_reading`)."""
     if fmt.startswith("torch-"):
-        return read_pth(path, fmt), False
+        check = None if arch is None else (lambda refs: _check_before_reading(refs, arch, f"'{path}' ({fmt})"))
+        return read_pth(path, fmt, check), False
     if fmt == "keras-h5":
         return read_keras_vgg(path), True
     if fmt == "caffemodel":
@@ -97,9 +101,35 @@ def _matching_architectures(state: dict, by_alias: bool) -> list[str]:
             == hdf5_weights.expected_shapes(a)]
 
 
+#: A checkpoint's storages may hold at most this many times the architecture's parameters
+#: (torchvision's hold exactly them; the slack admits storages shared with a few other tensors).
+STORAGE_SLACK = 2
+
+
+def _check_before_reading(refs: dict, arch: str, source: str) -> None:
+    """Keys and shapes of the tensor references are the architecture's, and their distinct
+    storages declare at most :data:`STORAGE_SLACK` times its parameters: a file cannot make
+    the reader allocate more than the network it claims to hold."""
+    _check_layout(refs, False, arch, source)
+    storages = {ref.storage.key: ref.storage for ref in refs.values()}
+    declared = sum(st.offset + st.numel for st in storages.values())
+    needed = sum(int(np.prod(shape)) for shape in hdf5_weights.expected_shapes(arch).values())
+    if declared > STORAGE_SLACK * needed:
+        raise ConversionError(f"checkpoint {source}: its storages declare {declared} elements, more than "
+                              f"{STORAGE_SLACK}x the {needed} parameters of architecture '{arch}'; refusing to "
+                              f"read them (save the state dict of the model alone)")
+
+
 def map_to_architecture(state: dict, by_alias: bool, arch: str, source: str) -> dict[str, np.ndarray]:
     """Rename readable keys to ``arch``'s module paths, cast to float32, and check that keys and
     shapes are exactly the architecture's."""
+    state = _check_layout(state, by_alias, arch, source)
+    return {k: np.asarray(state[k], dtype=np.float32) for k in hdf5_weights.expected_shapes(arch)}
+
+
+def _check_layout(state: dict, by_alias: bool, arch: str, source: str) -> dict:
+    """``state`` renamed to ``arch``'s keys, after checking that keys and shapes (of arrays or
+    tensor references) are exactly the architecture's."""
     original, state = state, _rename(state, by_alias, arch)
     expected = hdf5_weights.expected_shapes(arch)
     missing = [k for k in expected if k not in state]
@@ -114,7 +144,7 @@ def map_to_architecture(state: dict, by_alias: bool, arch: str, source: str) -> 
         hint = f"; it fits --arch {' or '.join(fits)}" if fits else ""
         raise ConversionError(f"checkpoint {source} does not match architecture '{arch}': "
                               f"{'; '.join(p for p in parts if p)}{hint}")
-    return {k: np.asarray(state[k], dtype=np.float32) for k in expected}
+    return state
 
 
 def _preprocessing(arch: str, fmt: str) -> Preprocessing:
@@ -142,7 +172,7 @@ def convert(src, dst, arch: str, format: str | None = None, *, expected: dict | 
         raise ConversionError(f"'{dst}' already exists; choose another name or pass --force to replace it")
     fmt = detect_format(src, format)
     digests = verify_digests(src, expected or {})
-    state, by_alias = read_source(src, fmt)
+    state, by_alias = read_source(src, fmt, arch)
     state = map_to_architecture(state, by_alias, arch, f"'{src}' ({fmt})")
     net = registry.skeleton(arch)
     meta = {"source_format": fmt, "source_file": os.path.basename(src), "source_url": source_url,

@@ -92,7 +92,11 @@ class TensorRef:
     """``torch._utils._rebuild_tensor(storage, offset, size, stride)``, as a reference.
 
     The view is checked against the storage before any byte is read: for a non-empty tensor
-    the last element ``offset + sum((size_i - 1) * stride_i)`` must lie inside the storage.
+    the last element ``offset + sum((size_i - 1) * stride_i)`` must lie inside the storage, and
+    the tensor may not have more elements than its storage. A plain state dict never does; an
+    expanded (stride-0) or overlapping view does, and copying it out would allocate
+    ``prod(size)`` elements from a storage of a few bytes (a 1.7 KB file declaring a 37 GiB
+    tensor).
     """
     __slots__ = ("storage", "offset", "size", "stride")
 
@@ -106,12 +110,25 @@ class TensorRef:
         if len(size) != len(stride):
             raise ConversionError(f"tensor size {size} and stride {stride} differ in length")
         if all(size):
+            elements = 1
+            for n in size:
+                elements *= n
+            if elements > storage.numel:
+                raise ConversionError(
+                    f"tensor of size {size}, stride {stride} has {elements} elements but its storage "
+                    f"declares only {storage.numel} element(s): an expanded (stride-0) or overlapping "
+                    f"view, which a state dict never holds; save tensor.contiguous() instead")
             last = storage_offset + sum((n - 1) * s for n, s in zip(size, stride))
             if last >= storage.numel:
                 raise ConversionError(
                     f"tensor of size {size}, stride {stride}, offset {storage_offset} reaches element "
                     f"{last} of a storage that declares only {storage.numel} elements")
         self.storage, self.offset, self.size, self.stride = storage, storage_offset, size, stride
+
+    @property
+    def shape(self) -> tuple:
+        """The declared size (so that shape checks run on references, before any read)."""
+        return self.size
 
     def __setstate__(self, state):
         raise UnsafeCheckpointError("BUILD on a tensor (legacy tensor class encoding) is not supported")

@@ -54,8 +54,9 @@ def _archive_folder(names: list[str], source: str) -> str:
     return folders.pop()
 
 
-def read_zip(path) -> dict[str, np.ndarray]:
-    """State dict from a zip-format ``.pth`` (see the module docstring)."""
+def read_zip(path, check=None) -> dict[str, np.ndarray]:
+    """State dict from a zip-format ``.pth`` (see the module docstring); ``check(refs)`` runs on
+    the tensor references (name -> :class:`TensorRef`) before any storage is read."""
     source = f"'{path}'"
     try:
         zf = zipfile.ZipFile(path)
@@ -99,6 +100,8 @@ def read_zip(path) -> dict[str, np.ndarray]:
             return StorageRef(key, storage_type.dtype, numel)
 
         refs = state_dict_refs(restricted_load(record("data.pkl"), source, persistent_load), source)
+        if check is not None:
+            check(refs)
 
         def read_storage(ref: StorageRef) -> np.ndarray:
             raw = record(f"data/{ref.key}")
@@ -128,8 +131,9 @@ def _next_pickle(f, source: str) -> bytes:
     return f.read(end - start)
 
 
-def read_legacy(path) -> dict[str, np.ndarray]:
-    """State dict from a legacy-stream ``.pth`` (see the module docstring)."""
+def read_legacy(path, check=None) -> dict[str, np.ndarray]:
+    """State dict from a legacy-stream ``.pth`` (see the module docstring); ``check`` as for
+    :func:`read_zip`."""
     source = f"'{path}'"
     file_size = os.path.getsize(path)
     with open(path, "rb") as f:
@@ -164,6 +168,8 @@ def read_legacy(path) -> dict[str, np.ndarray]:
             return StorageRef(key, storage_type.dtype, view_size, offset)
 
         refs = state_dict_refs(restricted_load(_next_pickle(f, source), source, persistent_load), source)
+        if check is not None:
+            check(refs)
         keys = restricted_load(_next_pickle(f, source), source)
         if not isinstance(keys, list) or not all(isinstance(k, (str, bytes)) for k in keys):
             raise ConversionError(f"checkpoint {source}: the storage key list is malformed")
@@ -201,11 +207,12 @@ def read_legacy(path) -> dict[str, np.ndarray]:
         return materialize(refs, read_storage)
 
 
-def read_pth(path, fmt: str) -> dict[str, np.ndarray]:
-    """State dict from ``path`` in format ``torch-zip``, ``torch-legacy`` (``torch-tar`` is refused)."""
+def read_pth(path, fmt: str, check=None) -> dict[str, np.ndarray]:
+    """State dict from ``path`` in format ``torch-zip``, ``torch-legacy`` (``torch-tar`` is
+    refused); ``check(refs)`` runs before any storage is read (see :func:`read_zip`)."""
     if fmt == "torch-zip":
-        return read_zip(path)
+        return read_zip(path, check)
     if fmt == "torch-legacy":
-        return read_legacy(path)
+        return read_legacy(path, check)
     raise ConversionError(f"'{path}' is a tar-based checkpoint from torch before 2017, which this "
                           f"reader does not support; load it with torch and save its state_dict() again")
