@@ -35,7 +35,7 @@ import numpy as np
 from minigrad.tensor import Tensor
 from models import registry
 from models.atomic import atomic_path
-from models.network import CHANNEL_ORDERS
+from models.network import CHANNEL_ORDERS, MAX_INPUT_SIDE
 
 FORMAT = "minigrad-weights"
 FORMAT_VERSION = 1
@@ -379,6 +379,11 @@ def _check_preprocessing(attrs, add):
             add("input_channel_order", f"root attribute 'input_channel_order' is '{order}', but "
                                        f"architecture '{arch}' takes {first_weight[1]} input channel(s)")
     channels = 1 if order == "L" else 3
+    for name in ("input_range", "input_mean", "input_std"):
+        values = attrs.get(name)
+        if values is not None and not np.isfinite(values).all():
+            add(name, f"root attribute '{name}' must be finite, got {list(values)}")
+            attrs.pop(name)
     std = attrs.get("input_std")
     if std is not None and (len(std) != channels or not all(std)):
         add("input_std", f"root attribute 'input_std' must be {channels} non-zero values, got {list(std)}")
@@ -389,11 +394,18 @@ def _check_preprocessing(attrs, add):
     if lo_hi is not None and (len(lo_hi) != 2 or not lo_hi[0] < lo_hi[1]):
         add("input_range", f"root attribute 'input_range' must be 2 values lo < hi, got {list(lo_hi)}")
     size = attrs.get("input_size")
-    if size is not None and (len(size) != 2 or min(size) < 1):
-        add("input_size", f"root attribute 'input_size' must be 2 positive integers, got {list(size)}")
+    if size is not None and (len(size) != 2 or min(size) < 1 or max(size) > MAX_INPUT_SIDE):
+        add("input_size", f"root attribute 'input_size' must be 2 integers from 1 to at most {MAX_INPUT_SIDE} "
+                          f"(the sane bound on an input side), got {list(size)}")
+        size = None
     resize = attrs.get("resize_shorter_side")
-    if resize is not None and resize < 0:
-        add("resize_shorter_side", f"root attribute 'resize_shorter_side' must be >= 0 (0: none), got {resize}")
+    if resize is not None and not 0 <= resize <= MAX_INPUT_SIDE:
+        add("resize_shorter_side", f"root attribute 'resize_shorter_side' must be 0 (none) or a side of at most "
+                                   f"{MAX_INPUT_SIDE} pixels (the sane bound), got {resize}")
+    elif resize and size is not None and resize < max(size):
+        add("resize_shorter_side", f"root attribute 'resize_shorter_side' is {resize}, smaller than the "
+                                   f"input_size {' x '.join(map(str, size))} cropped from it; it must be 0 "
+                                   f"(resize to input_size) or at least {max(size)}")
 
 
 def _check_weights(f, arch, problems, keep) -> dict:

@@ -29,6 +29,9 @@ from minigrad.nn.sequential import Sequential
 from minigrad.tensor import Tensor
 
 CHANNEL_ORDERS = ("RGB", "BGR", "L")
+#: The largest input side and resize a weights file may ask for (VGG-16 at 4096 x 4096 needs
+#: ~10 GB of activations; the shipped conventions use 28 to 256).
+MAX_INPUT_SIDE = 4096
 # ITU-R 601-2 luma, the weights Pillow's convert("L") uses.
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 

@@ -156,7 +156,7 @@ def _set_attr(path, name, value):
     ("num_classes", "ten", "root attribute 'num_classes' must be an integer, got str 'ten'"),
     ("input_size", 224, "root attribute 'input_size' must be a 1-D array of integers, got int64 array(224)"),
     ("architecture", "resnet",
-     "unknown architecture 'resnet'; expected one of: alexnet, caffe_alexnet, mnist_cnn, random_multiscale, vgg16, vgg16_features, vgg19"),
+     f"unknown architecture 'resnet'; expected one of: {', '.join(models.registry.names())}"),
     ("source_sha256", "ABC123", "root attribute 'source_sha256' must be 64 lowercase hex characters, got 'ABC123'"),
     ("input_std", [0.0], "root attribute 'input_std' must be 1 non-zero values, got [0.0]"),
     ("input_mean", [0.1, 0.2, 0.3], "root attribute 'input_mean' must be 1 values, got [0.1, 0.2, 0.3]"),
