@@ -36,9 +36,11 @@ class visualization, style transfer) no weight gradient and no second im2col is 
 
 The three functions below (:func:`correlate`, :func:`correlate_adjoint`, :func:`weight_grad`)
 are this reference, written out. With fast paths on (:func:`minigrad.fast_paths`) a
-stride-1 convolution of large planes runs :mod:`minigrad.kernels.shifted_conv` instead (no
-im2col copy) and the rest runs im2col and col2im on threads (:mod:`minigrad.kernels.im2col`);
-tests compare both with this reference.
+3x3 stride-1 convolution with many channels runs Winograd's F(2x2, 3x3)
+(:mod:`minigrad.kernels.winograd`), other stride-1 convolutions of large planes the
+shifted views of :mod:`minigrad.kernels.shifted_conv` (no im2col copy), and the rest im2col
+and col2im on threads (:mod:`minigrad.kernels.im2col`); tests compare each with this
+reference.
 """
 from __future__ import annotations
 
@@ -48,7 +50,7 @@ from minigrad import kernels
 from minigrad.function import Function
 from minigrad.functional.im2col import col2im, im2col, pair
 from minigrad.kernels import im2col as threaded
-from minigrad.kernels import shifted_conv
+from minigrad.kernels import shifted_conv, winograd
 from minigrad.kernels.parallel import parallel_over_channels
 
 
@@ -218,6 +220,8 @@ def run_correlate(x, weight, geometry, bias=None, taps=None):
     if not kernels.enabled():
         y = correlate(x, weight, geometry)
         return y if bias is None else y + bias.reshape(1, -1, 1, 1)
+    if winograd.applies(x, weight.shape, geometry):
+        return winograd.correlate(x, winograd.filter_transform(weight), geometry.padding, bias)
     if shifted_conv.shifted_applies(x, geometry):
         taps = shifted_conv.shifted_taps(weight) if taps is None else taps
         return shifted_conv.correlate_shifted(x, taps, geometry.padding, geometry.dilation, bias)
@@ -236,6 +240,8 @@ def run_correlate_adjoint(gy, weight, geometry, x_shape, taps=None):
     """dL/dx of :func:`run_correlate`, by the reference or the fast kernels."""
     if not kernels.enabled():
         return correlate_adjoint(gy, weight, geometry, x_shape)
+    if winograd.applies(gy, weight.shape, geometry):
+        return winograd.correlate_adjoint(gy, weight, geometry.padding)
     if shifted_conv.adjoint_shifted_applies(gy, weight.shape, geometry, x_shape):
         taps = shifted_conv.shifted_taps(weight) if taps is None else taps
         return shifted_conv.correlate_adjoint_shifted(gy, taps, geometry.padding, geometry.dilation)
@@ -256,7 +262,8 @@ def run_weight_grad(x, gy, geometry, weight_shape):
 def fast_taps(x, weight, geometry):
     """The weight as the shifted-view kernels read it, when they will take x (kept by a
     convolution between its forward and backward), else None."""
-    if kernels.enabled() and shifted_conv.shifted_applies(x, geometry):
+    if (kernels.enabled() and shifted_conv.shifted_applies(x, geometry)
+            and not winograd.applies(x, weight.shape, geometry)):
         return shifted_conv.shifted_taps(weight)
     return None
 
