@@ -2,18 +2,22 @@
 
 Every op in :mod:`minigrad.functional` is written first as its reference, the textbook
 forward and backward (im2col and a matrix product for a convolution, ``maximum(x, 0)`` for
-ReLU, a loop over the window offsets for pooling). The modules here compute the same
+ReLU, gathered windows or a loop over the window offsets for pooling). The modules here compute the same
 results another way, where that is measurably faster on the CPU:
 
 * :mod:`~minigrad.kernels.parallel`  elementwise and copy passes split over channels on threads
 * :mod:`~minigrad.kernels.gemm`      ``out += a @ b`` straight into a view, through BLAS's GEMM
 * :mod:`~minigrad.kernels.im2col`    im2col and col2im with their copies on threads
 * :mod:`~minigrad.kernels.shifted_conv`  stride-1 convolution as kh*kw products over shifted views
+* :mod:`~minigrad.kernels.winograd`  Winograd's F(2x2, 3x3) for 3x3 stride-1 convolutions
 * :mod:`~minigrad.kernels.pooling`   max-pool's running maximum on threads and its routing backward,
   adaptive average pooling by a reshape
-* :mod:`~minigrad.kernels.relu`      ReLU forward and backward on threads
 
-Each is tested against its reference on drawn shapes (tests/ops/test_kernels.py).
+(ReLU's two elementwise passes and conv2d's bias are split over threads by
+:mod:`~minigrad.kernels.parallel` directly.)
+
+Each is tested against its reference on drawn shapes (tests/ops/test_kernels.py,
+test_parallel.py, test_pooling.py).
 
 **The switch.** :func:`fast_paths` (``with minigrad.fast_paths(False): ...``) or the
 environment variable ``MINIGRAD_FAST_PATHS=0`` turns every kernel here and every thread that
