@@ -29,7 +29,17 @@ from scipy import ndimage
 
 from minigrad.tensor import Tensor
 from visualize.inputs import predict
-from visualize.methods.integrated_gradients import baseline_image
+from visualize.params import Int
+
+AUC_STEPS = Int("auc_steps", 32, "points of the deletion and insertion curves whose areas (Petsiuk et al. 2018) "
+                                 "the sidecar records; 0 skips them", lo=0, hi=4096)
+
+
+def blur(image: np.ndarray, fraction: float = 0.1) -> np.ndarray:
+    """``image`` (h, w, 3) under a Gaussian of sigma ``fraction`` times its larger side (edges
+    extended): the insertion canvas, and integrated gradients' "blurred" baseline."""
+    sigma = fraction * max(image.shape[:2])
+    return ndimage.gaussian_filter(image, sigma=(sigma, sigma, 0), mode="nearest").astype(image.dtype)
 
 
 def pixel_order(heat: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -72,13 +82,26 @@ def faithfulness(model, x: Tensor, heat: np.ndarray, index: int, rng: np.random.
         raise ValueError(f"the attribution map has shape {np.shape(heat)} but the input is {tuple(x.shape[2:])}")
     shown = model.deprocess(x)
     black = model.preprocess(np.zeros_like(shown))
-    blurred = model.preprocess(baseline_image(model, shown, "blurred", rng))
+    blurred = model.preprocess(blur(shown))
     rank = pixel_order(heat, rng)
     deletion = curve(model, black, x, rank, index, steps, batch_size)
     insertion = curve(model, x, blurred, rank, index, steps, batch_size)
     return {"deletion_auc": auc(deletion), "insertion_auc": auc(insertion), "steps": steps,
             "deletion_curve": [round(float(p), 6) for p in deletion],
             "insertion_curve": [round(float(p), 6) for p in insertion]}
+
+
+def score(model, x: Tensor, heat: np.ndarray, index: int, rng: np.random.Generator, steps: int) -> dict | None:
+    """What an attribution method puts in its report under "faithfulness": the result of
+    :func:`faithfulness` with ``steps`` points per curve (one batch per curve), None when 0."""
+    return faithfulness(model, x, heat, index, rng, steps, batch_size=steps + 1) if steps else None
+
+
+def caption(report: dict | None) -> str:
+    """The AUCs in words for a picture's caption ("" when not computed)."""
+    if not report:
+        return ""
+    return f"deletion AUC {report['deletion_auc']:.3f} (lower = faithful), insertion AUC {report['insertion_auc']:.3f}"
 
 
 def random_map(shape, rng: np.random.Generator) -> np.ndarray:

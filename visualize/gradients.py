@@ -25,7 +25,7 @@ from minigrad import no_grad, relu_mode
 from minigrad.tensor import Tensor
 from visualize.inputs import layer_label, pixel_gradient, require_classes, resolve_class
 
-__all__ = ["Backprop", "backprop_class", "backprop_unit", "gradient_batches", "layer_gradient", "to_pixel_layout"]
+__all__ = ["Backprop", "backprop_class", "class_info", "backprop_unit", "gradient_batches", "layer_gradient", "to_pixel_layout"]
 
 
 @dataclass
@@ -60,12 +60,18 @@ def backprop_class(model, x: Tensor, target=None, relu: str = "normal") -> Backp
     seed[0, index] = 1
     with relu_mode(relu):
         logits.backward(seed)
-    probabilities = _softmax(scores.astype(np.float64))
-    info = {"kind": "class", "index": index, "name": model.class_names[index],
+    return Backprop(pixel_gradient(model, x.grad), class_info(model, scores, index), scores)
+
+
+def class_info(model, scores: np.ndarray, index: int) -> dict:
+    """What a class-score method reports about its target (JSON-able): the class, its score
+    and probability, and the predicted class, from the logits ``scores`` (classes,)."""
+    probabilities = _softmax(np.asarray(scores, np.float64))
+    predicted = int(np.argmax(scores))
+    return {"kind": "class", "index": index, "name": model.class_names[index],
             "score": float(scores[index]), "probability": float(probabilities[index]),
-            "predicted": int(np.argmax(scores)), "predicted_name": model.class_names[int(np.argmax(scores))],
+            "predicted": predicted, "predicted_name": model.class_names[predicted],
             "predicted_probability": float(probabilities.max())}
-    return Backprop(pixel_gradient(model, x.grad), info, scores)
 
 
 def backprop_unit(model, x: Tensor, layer: str, unit=None, relu: str = "normal") -> Backprop:

@@ -25,8 +25,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from visualize.gradients import layer_gradient
-from visualize.inputs import layer_label
+from minigrad import no_grad
+from visualize import faithfulness, imaging
+from visualize.faithfulness import AUC_STEPS
+from visualize.gradients import backprop_class, class_info, layer_gradient
+from visualize.inputs import default_layer, layer_label, prepare, resolve_class
+from visualize.method import Method, Output, register
+from visualize.params import LAYER, TARGET, Choice
 
 
 def bilinear_matrix(size_in: int, size_out: int) -> np.ndarray:
@@ -80,3 +85,57 @@ def grad_cam(model, x, layer: str, index: int) -> Cam:
     weights = g.mean(axis=(1, 2))
     raw = np.tensordot(weights, a, axes=1)
     return Cam(np.maximum(raw, 0), raw, weights, logits.astype(np.float64))
+
+
+@register
+class GradCam(Method):
+    name = "grad-cam"
+    title = "Grad-CAM / guided Grad-CAM"
+    reference = ("R. R. Selvaraju, M. Cogswell, A. Das, R. Vedantam, D. Parikh, D. Batra. Grad-CAM: Visual "
+                 "Explanations from Deep Networks via Gradient-based Localization. ICCV 2017")
+    url = "https://arxiv.org/abs/1610.02391"
+    summary = ("A conv layer's feature maps weighted by the class score's average gradient, ReLU, upsampled to "
+               "the image; guided: times guided backprop.")
+    example = "minigrad grad-cam --model vgg16 --image photo.jpg --class 'tabby' --mode guided"
+    params = (TARGET.with_help("class to explain (index or name); default: the predicted class"),
+              LAYER.with_help("a layer with feature maps; default: the last ReLU before the classifier "
+                              "(relu5_3 on VGG-16)"),
+              Choice("mode", "grad-cam", "grad-cam: the class map; guided: also its product with guided "
+                                         "backprop (guided Grad-CAM)", choices=("grad-cam", "guided")),
+              AUC_STEPS)
+    smoke = {"auc_steps": 4}
+
+    def resolve(self, params):
+        if params["layer"] is None:
+            params = {**params, "layer": default_layer(self.model, "ReLU", "last_spatial")}
+        return params
+
+    def compute(self, image, rng, target=None, layer=None, mode="grad-cam", auc_steps=32):
+        model = self.model
+        x, shown = prepare(model, image)
+        with no_grad():
+            logits = model(x).numpy()[0].astype(np.float64)
+        index = int(np.argmax(logits)) if target is None else resolve_class(model, target)
+        cam = grad_cam(model, x, layer, index)
+        up = upsample(cam.cam, shown.shape[:2])
+        peak = float(up.max())
+        info = class_info(model, logits, index)
+        panels = [imaging.panel(shown, "input"),
+                  imaging.heatmap(cam.cam, f"L_c at {layer} ({cam.cam.shape[0]}x{cam.cam.shape[1]})", lo=0),
+                  imaging.panel(imaging.overlay(shown, up / peak if peak > 0 else up), "upsampled, over the input")]
+        arrays = {"cam": cam.cam.astype(np.float32), "cam_upsampled": up.astype(np.float32),
+                  "weights": cam.weights.astype(np.float32), "image": shown}
+        heat = up
+        if mode == "guided":
+            guided = backprop_class(model, x, index, relu="guided").gradient * up[..., None].astype(np.float32)
+            heat = np.abs(guided).max(axis=2)
+            panels.append(imaging.heatmap(heat, "guided Grad-CAM |G_c|" + (
+                "" if model.preprocessing.channel_order == "L" else ", max over RGB"), lo=0))
+            arrays["guided_grad_cam"] = guided
+        auc = faithfulness.score(model, x, heat, index, rng, auc_steps)
+        caption = (f"{'guided ' if mode == 'guided' else ''}Grad-CAM of class {info['name']!r} "
+                   f"(p={info['probability']:.3f}) at {layer}; positive at {float((cam.cam > 0).mean()):.0%} "
+                   "of its positions" + ("; " + faithfulness.caption(auc) if auc else ""))
+        report = {"target": info, "layer": layer, "layer_shape": list(cam.cam.shape), "mode": mode,
+                  "positive_fraction": float((cam.cam > 0).mean()), "faithfulness": auc}
+        return Output(arrays=arrays, picture=imaging.hstack(panels), caption=caption, report=report)

@@ -37,12 +37,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from minigrad import no_grad
 from minigrad.tensor import Tensor
-from visualize.gradients import gradient_batches
-from visualize.inputs import mean_color
+from visualize import faithfulness, imaging
+from visualize.faithfulness import AUC_STEPS, blur
+from visualize.gradients import class_info, gradient_batches, to_pixel_layout
+from visualize.inputs import mean_color, prepare, resolve_class
+from visualize.method import Method, Output, register
+from visualize.params import BATCH_SIZE, TARGET, Choice, Int
 
 RULES = ("gauss-legendre", "riemann-left", "riemann-right", "riemann-middle", "riemann-trapezoid")
 BASELINES = ("black", "blurred", "uniform", "mean")
@@ -68,17 +71,16 @@ def quadrature(rule: str, steps: int) -> tuple[np.ndarray, np.ndarray]:
     return (np.arange(steps) + offset) / steps, weights
 
 
-def baseline_image(model, shown: np.ndarray, baseline, rng: np.random.Generator, blur: float = 0.1) -> np.ndarray:
+def baseline_image(model, shown: np.ndarray, baseline, rng: np.random.Generator) -> np.ndarray:
     """The baseline as an image like ``shown`` (h, w, 3) in [0, 1]: ``"black"`` (zeros),
-    ``"blurred"`` (``shown`` under a Gaussian of sigma ``blur`` times the larger side),
+    ``"blurred"`` (``shown`` under a Gaussian of sigma 0.1 times the larger side),
     ``"uniform"`` (noise in [0, 1) from ``rng``), ``"mean"`` (the dataset mean colour, which the
     preprocessing maps to the all-zero input), or an array of ``shown``'s shape."""
     if isinstance(baseline, str):
         if baseline == "black":
             return np.zeros_like(shown)
         if baseline == "blurred":
-            sigma = blur * max(shown.shape[:2])
-            return ndimage.gaussian_filter(shown, sigma=(sigma, sigma, 0), mode="nearest").astype(shown.dtype)
+            return blur(shown)
         if baseline == "uniform":
             return rng.random(shown.shape).astype(shown.dtype)
         if baseline == "mean":
@@ -133,3 +135,61 @@ def integrated_gradients(model, x: Tensor, baseline: Tensor, index: int, alphas:
     gap = ends[0] - ends[1]
     error = abs(attributions.sum() - gap) / abs(gap) if gap != 0 else float("nan")
     return Attribution(attributions, float(ends[0]), float(ends[1]), float(error), passes)
+
+
+class BaselineChoice(Choice):
+    """A baseline by name (the command line), or an image array (the Python API; its shape is
+    checked against the input as the network sees it)."""
+
+    def _check_value(self, value):
+        return value if isinstance(value, np.ndarray) else super()._check_value(value)
+
+
+@register
+class IntegratedGradients(Method):
+    name = "integrated-gradients"
+    title = "Integrated gradients"
+    reference = "M. Sundararajan, A. Taly, Q. Yan. Axiomatic Attribution for Deep Networks. ICML 2017"
+    url = "https://arxiv.org/abs/1703.01365"
+    summary = ("(x - baseline) times the class score's gradient averaged along the straight path from a baseline "
+               "to the image; the attributions sum to F(x) - F(baseline).")
+    example = "minigrad integrated-gradients --model vgg16 --image photo.jpg --baseline blurred --steps 64"
+    params = (TARGET.with_help("class to explain (index or name); default: the predicted class"),
+              BaselineChoice("baseline", "black", "the input that means 'nothing'", choices=BASELINES),
+              Int("steps", 64, "points of the path integral", lo=1, hi=10000),
+              Choice("rule", "gauss-legendre", "quadrature rule of the path integral", choices=RULES),
+              BATCH_SIZE.with_help("path points per forward/backward pass"),
+              AUC_STEPS)
+    presets = {"vgg16": {"batch_size": 16}, "alexnet": {"batch_size": 32}}
+    smoke = {"steps": 4, "auc_steps": 4}
+
+    def compute(self, image, rng, target=None, baseline="black", steps=64, rule="gauss-legendre", batch_size=64,
+                auc_steps=32):
+        model = self.model
+        alphas, weights = quadrature(rule, steps)
+        x, shown = prepare(model, image)
+        start = baseline_image(model, shown, baseline, rng)
+        with no_grad():
+            logits = model(x).numpy()[0].astype(np.float64)
+        index = int(np.argmax(logits)) if target is None else resolve_class(model, target)
+        ig = integrated_gradients(model, x, model.preprocess(start), index, alphas, weights, batch_size)
+        attributions = to_pixel_layout(model, ig.attributions[None])[0]
+        total = attributions.sum(axis=2)
+        auc = faithfulness.score(model, x, total, index, rng, auc_steps)
+        info = class_info(model, logits, index)
+        name = "given image" if isinstance(baseline, np.ndarray) else baseline
+        caption = (f"class {info['name']!r} (p={info['probability']:.3f}); {steps} {rule} points from the {name} "
+                   f"baseline; completeness error {ig.completeness_error:.2%}")
+        peak = float(np.abs(total).max()) or 1.0
+        gray = model.preprocessing.channel_order == "L"
+        picture = imaging.hstack([
+            imaging.panel(shown, "input"), imaging.panel(start, f"baseline ({name})"),
+            imaging.heatmap(total, "IG" if gray else "IG, summed over RGB", signed=True),
+            imaging.panel(imaging.overlay(shown, np.clip(total / peak, 0, 1)), "positive part over the input")])
+        report = {"target": info, "baseline": name, "steps": steps, "rule": rule,
+                  "score": ig.score, "baseline_score": ig.baseline_score, "attribution_sum": float(ig.attributions.sum()),
+                  "completeness_error": ig.completeness_error, "passes": ig.passes, "faithfulness": auc}
+        return Output(arrays={"attributions": attributions.astype(np.float32), "map": total.astype(np.float32),
+                              "baseline": start, "image": shown},
+                      picture=picture, caption=caption + ("; " + faithfulness.caption(auc) if auc else ""),
+                      report=report)

@@ -23,9 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from minigrad.tensor import Tensor
-from visualize.gradients import gradient_batches, to_pixel_layout
-from visualize.inputs import pixel_gradient
-from visualize.methods.integrated_gradients import integrated_gradients
+from visualize import faithfulness, imaging
+from visualize.faithfulness import AUC_STEPS
+from visualize.gradients import backprop_class, gradient_batches, to_pixel_layout
+from visualize.inputs import pixel_gradient, prepare
+from visualize.method import Method, Output, register
+from visualize.methods.integrated_gradients import integrated_gradients, quadrature
+from visualize.params import BATCH_SIZE, TARGET, Choice, Flag, Float, Int
 
 UNDERLYING = ("saliency", "guided-backprop", "integrated-gradients")
 
@@ -90,3 +94,56 @@ class Smoothed:
 
     mean: np.ndarray
     passes: int
+
+
+@register
+class SmoothGrad(Method):
+    name = "smoothgrad"
+    title = "SmoothGrad"
+    reference = ("D. Smilkov, N. Thorat, B. Kim, F. Viegas, M. Wattenberg. SmoothGrad: removing noise by adding "
+                 "noise. ICML Workshop on Visualization for Deep Learning 2017")
+    url = "https://arxiv.org/abs/1706.03825"
+    summary = "A gradient map (saliency, guided backprop or integrated gradients) averaged over noisy copies of the image."
+    example = "minigrad smoothgrad --model vgg16 --image photo.jpg --samples 50 --sigma 0.15"
+    params = (TARGET.with_help("class to explain (index or name); default: the predicted class"),
+              Choice("underlying", "saliency", "the map that is averaged", choices=UNDERLYING),
+              Int("samples", 50, "noisy copies", lo=1, hi=10000),
+              Float("sigma", 0.15, "noise standard deviation as a fraction of the image's value range", lo=0.0,
+                    hi=10.0),
+              Flag("squared", False, "average the squared maps (SmoothGrad-squared)"),
+              Int("steps", 16, "integration points for --underlying integrated-gradients (Gauss-Legendre, "
+                               "black baseline)", lo=1, hi=10000),
+              BATCH_SIZE.with_default(25).with_help("noisy copies per forward/backward pass"),
+              AUC_STEPS)
+    presets = {"vgg16": {"batch_size": 10}}
+    smoke = {"samples": 3, "steps": 2, "auc_steps": 4}
+
+    def compute(self, image, rng, target=None, underlying="saliency", samples=50, sigma=0.15, squared=False,
+                steps=16, batch_size=25, auc_steps=32):
+        model = self.model
+        x, shown = prepare(model, image)
+        plain = backprop_class(model, x, target)
+        index = plain.target["index"]
+        alphas, weights = quadrature("gauss-legendre", steps)
+        smooth = smoothgrad(model, x, index, samples, sigma, rng, underlying, squared, batch_size,
+                            baseline=model.preprocess(np.zeros_like(shown)), alphas=alphas, weights=weights)
+        heat = np.abs(smooth.mean).max(axis=2)
+        saliency = np.abs(plain.gradient).max(axis=2)
+        auc = faithfulness.score(model, x, heat, index, rng, auc_steps)
+        gray = model.preprocessing.channel_order == "L"
+        over = "" if gray else ", max over RGB"
+        label = f"{'squared ' if squared else ''}SmoothGrad of {underlying}, n={samples}, sigma={sigma:g}"
+        peak = float(heat.max())
+        picture = imaging.hstack([imaging.panel(shown, "input"),
+                                  imaging.heatmap(saliency, f"one gradient |dS/dI|{over}", lo=0),
+                                  imaging.heatmap(heat, label + over, lo=0),
+                                  imaging.panel(imaging.overlay(shown, heat / peak if peak > 0 else heat),
+                                                "over the input")])
+        t = plain.target
+        caption = (f"class {t['name']!r} (p={t['probability']:.3f}); {label}; {smooth.passes} batched passes"
+                   + ("; " + faithfulness.caption(auc) if auc else ""))
+        report = {"target": t, "underlying": underlying, "samples": samples, "sigma": sigma, "squared": squared,
+                  "passes": smooth.passes, "faithfulness": auc}
+        return Output(arrays={"smoothgrad": smooth.mean.astype(np.float32), "map": heat.astype(np.float32),
+                              "saliency": saliency, "image": shown},
+                      picture=picture, caption=caption, report=report)
