@@ -2,6 +2,10 @@
 strides, paddings, dilations and groups, with fast paths on and off (the kernels themselves
 are compared with the reference in test_kernels.py); col2im as the adjoint of im2col; frozen
 weights; errors."""
+import inspect
+import pathlib
+import re
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -163,3 +167,10 @@ def test_conv_bad_bias_dtype_and_transpose_channels():
         F.conv_transpose2d(x, w)
     with pytest.raises(ValueError, match="conv_transpose2d: output_padding"):
         F.conv_transpose2d(x, tensor(np.zeros((3, 2, 3, 3))), stride=2, output_padding=2)
+
+
+def test_readme_links_to_conv2d_backward():
+    """The README's engine section links to the line where Conv2d.backward starts."""
+    readme = (pathlib.Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    lines = {int(n) for n in re.findall(r"minigrad/functional/conv\.py#L(\d+)", readme)}
+    assert lines == {inspect.getsourcelines(conv.Conv2d.backward)[1]}
