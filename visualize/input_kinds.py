@@ -196,10 +196,14 @@ class Dataset(InputKind):
 
     @staticmethod
     def spec(source) -> DatasetSpec:
+        """``source`` checked by listing its images (:func:`models.datasets.open_source`): a
+        missing path, a folder without images or an empty list is a clear error before any work."""
+        from models.datasets import open_source
         source = str(source)
-        if source != DEFAULT_DATASET and not Path(source).exists():
-            raise FileNotFoundError(f"--data: no such folder or file: {source!r} (give a folder of images, a text "
-                                    f"file of image paths, or 'mnist')")
+        try:
+            open_source(source)
+        except (FileNotFoundError, ValueError) as exc:
+            raise type(exc)(f"--data: {exc}") from None
         return DatasetSpec(source)
 
     def python_item(self, data, source):
