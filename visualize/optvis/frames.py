@@ -1,7 +1,7 @@
 """Frames of an optimization: a strip of snapshots and an animated GIF (Pillow).
 
 The loop keeps a picture (H, W, 3) in [0, 1] every N steps when asked (``frames_every``);
-these two helpers turn that list into the attachments a method returns.
+:func:`attachments` turns that list into the two files a method returns beside its picture.
 """
 from __future__ import annotations
 
@@ -33,3 +33,14 @@ def gif(frames, min_side: int = 128, duration_ms: int = 120) -> bytes:
     out = io.BytesIO()
     images[0].save(out, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0)
     return out.getvalue()
+
+
+def attachments(rendered, prefix: str = "frames") -> dict:
+    """{"<prefix>.png": the strip, "<prefix>.gif": the animation} of a
+    :class:`~visualize.optvis.render.Rendered` run's frames ({} when none were kept)."""
+    if not rendered.frames:
+        return {}
+    picture = strip(rendered.frames, [f"step {s}" for s in rendered.frame_steps])
+    out = io.BytesIO()
+    Image.fromarray(imaging.to_uint8(picture)).save(out, format="PNG")
+    return {f"{prefix}.png": out.getvalue(), f"{prefix}.gif": gif(rendered.frames)}

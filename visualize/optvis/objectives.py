@@ -16,7 +16,8 @@ every term from that one pass. Objectives combine as numbers do::
     obj.parts(acts)   # {"class_logit[3]": ..., "l2": ..., "total_variation(beta=2)": ...}, weighted
 
 Everything here is a value to maximize; a loss L enters as ``-L`` (feature inversion is
-``-feature_distance(...)``). A new objective is ``Objective(fn, layers, name)``, e.g. the
+``-feature_distance(...)``). Every term sums over the images of a batch, so a batch of N
+images is N independent optimizations (ten class visualizations in one run). A new objective is ``Objective(fn, layers, name)``, e.g. the
 Gram-matrix style loss of Gatys et al. (2015) over several layers.
 """
 from __future__ import annotations
@@ -147,28 +148,27 @@ def _check_channel(a, layer, channel):
 
 
 def channel(layer: str, index: int) -> Objective:
-    """The mean activation of channel ``index`` of ``layer`` over its positions (and the
-    batch); for a flat layer (N, K), unit ``index``."""
+    """The mean activation of channel ``index`` of ``layer`` over its positions; for a flat
+    layer (N, K), unit ``index``."""
     def fn(acts):
         a = acts[layer]
         _check_channel(a, layer, index)
-        return F.getitem(a, (slice(None), index)).mean()
+        return F.getitem(a, (slice(None), index)).mean() * a.shape[0]
     return Objective(fn, (layer,), f"channel[{layer}:{index}]")
 
 
 def neuron(layer: str, index: int, y: int | None = None, x: int | None = None) -> Objective:
-    """One unit: channel ``index`` of ``layer`` at position (y, x) (default: the centre),
-    averaged over the batch."""
+    """One unit: channel ``index`` of ``layer`` at position (y, x) (default: the centre)."""
     def fn(acts):
         a = acts[layer]
         _check_channel(a, layer, index)
         if a.ndim == 2:
-            return F.getitem(a, (slice(None), index)).mean()
+            return F.getitem(a, (slice(None), index)).sum()
         h, w = a.shape[2:]
         yy, xx = (h // 2 if y is None else y), (w // 2 if x is None else x)
         if not (0 <= yy < h and 0 <= xx < w):
             raise ValueError(f"position ({yy}, {xx}) is outside the {h}x{w} maps of layer {layer!r}")
-        return F.getitem(a, (slice(None), index, yy, xx)).mean()
+        return F.getitem(a, (slice(None), index, yy, xx)).sum()
     where = "" if y is None and x is None else f"@{y},{x}"
     return Objective(fn, (layer,), f"neuron[{layer}:{index}{where}]")
 
@@ -182,7 +182,7 @@ def dream(layer: str, channel_index: int | None = None) -> Objective:
         if channel_index is not None:
             _check_channel(a, layer, channel_index)
             a = F.getitem(a, (slice(None), channel_index))
-        return (a * a).mean() * 0.5
+        return (a * a).mean() * (0.5 * a.shape[0])
     return Objective(fn, (layer,), f"dream[{layer}{'' if channel_index is None else f':{channel_index}'}]")
 
 
@@ -190,7 +190,7 @@ def guided_dream(layer: str, guide) -> Objective:
     """DeepDream towards a guide image (Mordvintsev et al. 2015): with X (C, P) the layer's
     features and Y (C, Q) the guide's, each position i follows the guide feature it matches
     best, sum_i <x_i, y_j(i)> with j(i) = argmax_j <x_i, y_j> (chosen anew each step, a
-    constant for the gradient), divided by P."""
+    constant for the gradient), divided by P (summed over the batch)."""
     def fn(acts):
         a = acts[layer]
         c = a.shape[1]
@@ -200,7 +200,7 @@ def guided_dream(layer: str, guide) -> Objective:
         y = xp.asarray(guide.reshape(c, -1), dtype=a.dtype)
         x = F.reshape(a, (a.shape[0], c, -1))                          # (N, C, P)
         best = xp.argmax(xp.einsum("ncp,cq->npq", x.data, y), axis=2)  # (N, P)
-        return (x * F.permute(Tensor(y[:, best]), 1, 0, 2)).sum() / (x.shape[0] * x.shape[2])
+        return (x * F.permute(Tensor(y[:, best]), 1, 0, 2)).sum() / x.shape[2]
     return Objective(fn, (layer,), f"guided_dream[{layer}]")
 
 

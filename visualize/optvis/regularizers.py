@@ -4,10 +4,12 @@ ascended image look like an image. Each returns the (positive) penalty as an
 
     obj = objectives.class_logit(3) - 0.05 * regularizers.l2(center) - 0.5 * regularizers.total_variation()
 
-Every penalty is a mean over the pixels, so its weight does not depend on the image size.
+Every penalty is a mean over the pixels of an image (its weight does not depend on the image
+size), summed over the images of a batch (each image is regularized on its own).
 
-* :func:`l2`: mean (I - c)^2, Simonyan et al.'s (2014) L2 penalty (c: the dataset mean, the
-  image the network sees as zeros).
+* :func:`l2`: mean w (I - c)^2, Simonyan et al.'s (2014) L2 penalty (c: the dataset mean, the
+  image the network sees as zeros; w: an optional (H, W) weight map, e.g. heavier at the
+  border where a dataset's objects never are).
 * :func:`alpha_norm`: mean |I - c|^alpha, Mahendran & Vedaldi's (2015) alpha-norm (alpha = 6
   keeps the range bounded without flattening the image).
 * :func:`total_variation`: mean ((I_{i,j+1} - I_ij)^2 + (I_{i+1,j} - I_ij)^2 + eps)^(beta/2),
@@ -34,11 +36,17 @@ def _centred(image, center):
     return image - image.backend.xp.asarray(c, dtype=image.dtype)
 
 
-def l2(center=None) -> Objective:
-    """mean (I - center)^2 (``center``: a number or one value per channel; None: 0)."""
+def l2(center=None, weights=None) -> Objective:
+    """mean w (I - center)^2 (``center``: a number or one value per channel, None: 0;
+    ``weights``: None (1 everywhere) or an (H, W) array)."""
     def fn(acts):
         d = _centred(acts[IMAGE], center)
-        return (d * d).mean()
+        if weights is None:
+            return (d * d).mean() * d.shape[0]
+        w = d.backend.xp.asarray(np.asarray(weights, dtype=np.float64), dtype=d.dtype)
+        if w.shape != tuple(d.shape[-2:]):
+            raise ValueError(f"l2: weights of shape {w.shape} for images of {tuple(d.shape[-2:])}")
+        return (d * d * w).mean() * d.shape[0]
     return Objective(fn, (IMAGE,), "l2")
 
 
@@ -48,7 +56,8 @@ def alpha_norm(alpha: float = 6.0, center=None) -> Objective:
         raise ValueError(f"alpha_norm: alpha must be >= 1 (a norm), got {alpha}")
 
     def fn(acts):
-        return (F.abs(_centred(acts[IMAGE], center)) ** float(alpha)).mean()
+        d = _centred(acts[IMAGE], center)
+        return (F.abs(d) ** float(alpha)).mean() * d.shape[0]
     return Objective(fn, (IMAGE,), f"alpha_norm({alpha:g})")
 
 
@@ -63,7 +72,7 @@ def total_variation(beta: float = 2.0) -> Objective:
         dv = x[:, :, 1:, :-1] - corner
         dh = x[:, :, :-1, 1:] - corner
         squared = dv * dv + dh * dh
-        if beta == 2:
-            return squared.mean()
-        return ((squared + _TV_EPS) ** (beta / 2)).mean()
+        if beta != 2:
+            squared = (squared + _TV_EPS) ** (beta / 2)
+        return squared.mean() * x.shape[0]
     return Objective(fn, (IMAGE,), f"tv(beta={beta:g})")

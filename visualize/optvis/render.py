@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
+from minigrad import functional as F
 from minigrad import optim
 from visualize.inputs import require_classes
 from visualize.optvis import space
@@ -152,6 +153,17 @@ def render(model, objective, param, *, steps: int = 256, optimizer="adam", lr: f
         _keep_frame(result, param, result.steps, frames_every, force=True)
     result.image = param.image()
     return result
+
+
+def until_probability(classes, threshold: float):
+    """A stopping rule for :func:`render`: every image n has p(classes[n]) >= ``threshold``
+    (softmax of the step's logits)."""
+    classes = np.asarray(classes).reshape(-1)
+
+    def until(acts):
+        p = F.softmax(acts[LOGITS], axis=1).numpy()
+        return bool((p[np.arange(len(p)), np.broadcast_to(classes, (len(p),))] >= threshold).all())
+    return until
 
 
 def _keep_frame(result, param, step, every, force=False):

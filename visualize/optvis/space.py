@@ -16,7 +16,7 @@ import numpy as np
 
 from minigrad import functional as F
 from minigrad.tensor import Tensor
-from visualize.inputs import model_backend
+from visualize.inputs import model_backend, predict
 
 
 def channels(model) -> int:
@@ -76,6 +76,11 @@ def picture(image) -> np.ndarray:
         a = a.get()
     a = np.clip(np.asarray(a[0], dtype=np.float32).transpose(1, 2, 0), 0.0, 1.0)
     return np.repeat(a, 3, axis=2) if a.shape[2] == 1 else a
+
+
+def probabilities(model, image) -> np.ndarray:
+    """Softmax probabilities (N, classes) of the images (N, C, H, W) in the image space."""
+    return predict(model, to_input(model, tensor(model, image)))
 
 
 def tensor(model, array, requires_grad=False) -> Tensor:
