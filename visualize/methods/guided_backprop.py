@@ -27,7 +27,8 @@ from __future__ import annotations
 import numpy as np
 
 from models.receptive_field import receptive_fields
-from visualize import imaging
+from visualize import faithfulness, imaging
+from visualize.faithfulness import AUC_STEPS
 from visualize.gradients import backprop_class, backprop_unit
 from visualize.inputs import prepare
 from visualize.method import Example, Method, Output, register
@@ -53,9 +54,12 @@ class GuidedBackprop(Method):
         LAYER.with_help("reconstruct a unit of this layer instead of a class score"),
         UNIT.with_help("channel, or channel,y,x, of --layer; default: the most active unit (and the channel's "
                        "most active position)"),
+        AUC_STEPS.with_help("points of the deletion and insertion curves of a class's map (|g|, max over "
+                            "channels) whose areas the sidecar records; 0 skips them"),
     )
+    smoke = {"auc_steps": 4}
 
-    def compute(self, image, rng, mode="guided", target=None, layer=None, unit=None):
+    def compute(self, image, rng, mode="guided", target=None, layer=None, unit=None, auc_steps=32):
         if layer is None and unit is not None:
             raise ValueError("guided-backprop: a unit belongs to a layer; give --layer with --unit")
         if layer is not None and target is not None:
@@ -65,16 +69,18 @@ class GuidedBackprop(Method):
         if layer is None:
             back = backprop_class(self.model, x, target, relu=mode)
             t = back.target
-            caption = f"{mode}: class {t['name']!r} (p={t['probability']:.3f})"
+            auc = faithfulness.score(self.model, x, np.abs(back.gradient).max(axis=2), t["index"], rng, auc_steps)
+            caption = f"{mode}: class {t['name']!r} (p={t['probability']:.3f})" + (
+                "; " + faithfulness.caption(auc) if auc else "")
         else:
             back = backprop_unit(self.model, x, layer, unit, relu=mode)
-            t = back.target
+            t, auc = back.target, None
             where = f" at {tuple(t['position'])}" if t["position"] else ""
             caption = f"{mode}: {t['layer']} channel {t['channel']}{where} (activation {t['activation']:.3g})"
         picture = imaging.hstack([imaging.panel(_frame_receptive_field(self.model, shown, layer, t), "input"),
                                   _gradient_panel(self.model, back.gradient, mode)])
         return Output(arrays={"gradient": back.gradient, "image": shown}, picture=picture,
-                      caption=caption, report={"target": t})
+                      caption=caption, report={"target": t, "faithfulness": auc})
 
     @classmethod
     def examples(cls, demo):

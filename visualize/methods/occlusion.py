@@ -23,7 +23,8 @@ import numpy as np
 from tqdm import tqdm
 
 from minigrad.tensor import Tensor
-from visualize import imaging
+from visualize import faithfulness, imaging
+from visualize.faithfulness import AUC_STEPS
 from visualize.inputs import mean_color, predict, prepare, resolve_class
 from visualize.method import Example, Method, Output, register
 from visualize.params import BATCH_SIZE, TARGET, FloatList, Int
@@ -57,12 +58,13 @@ class Occlusion(Method):
         FloatList("fill", None, "patch colour as RGB in [0, 1], gray (0.5) or R,G,B (0.4,0.5,0.6); default: "
                                 "the dataset mean from the model's metadata", lo=0.0, hi=1.0, lengths=(1, 3)),
         BATCH_SIZE.with_help("occluded images per forward pass"),
+        AUC_STEPS,
     )
-    smoke = {"patch": 16, "stride": 16}
+    smoke = {"patch": 16, "stride": 16, "auc_steps": 4}
     presets = {"alexnet": {"patch": 48, "stride": 16, "batch_size": 32},
                "vgg16": {"patch": 56, "stride": 28, "batch_size": 8}}
 
-    def compute(self, image, rng, target=None, patch=8, stride=2, fill=None, batch_size=64):
+    def compute(self, image, rng, target=None, patch=8, stride=2, fill=None, batch_size=64, auc_steps=32):
         model = self.model
         x, shown = prepare(model, image)
         _, _, h, w = x.shape
@@ -97,14 +99,16 @@ class Occlusion(Method):
         class_map = top_class[cy[:, None], cx[None, :]]
         n_batches = len(batches) + 1
         name = model.class_names[index]
+        auc = faithfulness.score(model, x, -true_map, index, rng, auc_steps)   # a low probability = important
         caption = (f"true class {name!r}: p={base[index]:.3f} unoccluded, min {p_true.min():.3f}; "
-                   f"patch {patch}, stride {stride}: {n + 1} forward passes in {n_batches} batches")
+                   f"patch {patch}, stride {stride}: {n + 1} forward passes in {n_batches} batches"
+                   + ("; " + faithfulness.caption(auc) if auc else ""))
         picture = imaging.hstack([imaging.panel(shown, "input"),
                                   imaging.heatmap(true_map, f"p({name[:18]}); dark = important", lo=0, hi=1),
                                   _class_panel(model, shown, class_map, top_class)])
         report = {"target": index, "target_name": name, "probability_unoccluded": float(base[index]),
                   "probability_min": float(p_true.min()), "positions": list(grid),
-                  "forward_passes": n + 1, "batches": n_batches, "fill_rgb": [float(c) for c in color]}
+                  "forward_passes": n + 1, "batches": n_batches, "fill_rgb": [float(c) for c in color], "faithfulness": auc}
         return Output(arrays={"true_class_probability": p_true, "most_probable_class": top_class,
                               "true_class_map": true_map, "image": shown},
                       picture=picture, caption=caption, report=report)

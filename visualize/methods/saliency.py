@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from visualize import imaging
+from visualize import faithfulness, imaging
+from visualize.faithfulness import AUC_STEPS
 from visualize.gradients import backprop_class
 from visualize.inputs import prepare
 from visualize.method import Method, Output, register
@@ -32,20 +33,23 @@ class Saliency(Method):
     url = "https://arxiv.org/abs/1312.6034"
     summary = "|d score / d pixel|, the maximum over colour channels, for the predicted or a given class."
     example = "minigrad saliency --model alexnet --image photo.jpg --class 'tabby'"
-    params = (TARGET.with_help("class to explain (index or name); default: the predicted class"),)
+    params = (TARGET.with_help("class to explain (index or name); default: the predicted class"), AUC_STEPS)
+    smoke = {"auc_steps": 4}
 
-    def compute(self, image, rng, target=None):
+    def compute(self, image, rng, target=None, auc_steps=32):
         x, shown = prepare(self.model, image)
         back = backprop_class(self.model, x, target)
         saliency = np.abs(back.gradient).max(axis=2)
         peak = float(saliency.max())
         heat = saliency / peak if peak > 0 else saliency
         t = back.target
+        auc = faithfulness.score(self.model, x, saliency, t["index"], rng, auc_steps)
         caption = (f"class {t['name']!r} (p={t['probability']:.3f}); "
-                   f"predicted {t['predicted_name']!r} (p={t['predicted_probability']:.3f})")
+                   f"predicted {t['predicted_name']!r} (p={t['predicted_probability']:.3f})"
+                   + ("; " + faithfulness.caption(auc) if auc else ""))
         gray = self.model.preprocessing.channel_order == "L"
         picture = imaging.hstack([imaging.panel(shown, "input"),
                                   imaging.heatmap(saliency, "|dS/dI|" if gray else "|dS/dI|, max over RGB", lo=0),
                                   imaging.panel(imaging.overlay(shown, heat), "over the input")])
         return Output(arrays={"saliency": saliency, "gradient": back.gradient, "image": shown},
-                      picture=picture, caption=caption, report={"target": t})
+                      picture=picture, caption=caption, report={"target": t, "faithfulness": auc})
