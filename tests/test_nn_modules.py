@@ -258,3 +258,44 @@ def test_requires_grad_off_freezes_the_network_but_input_gets_gradient():
     x = mg.Tensor(np.ones((1, 4)), requires_grad=True)
     net(x).sum().backward()
     assert x.grad is not None and all(p.grad is None for p in net.parameters())
+
+
+@pytest.mark.parametrize("mode", ["normal", "guided", "deconvnet"])
+def test_in_place_relu_in_a_chain_changes_nothing_but_memory(mode):
+    """With fast paths on, Sequential runs a ReLU after a conv or linear layer in place (the
+    ReLU's output is its input's array); output and gradients equal the reference's."""
+    net = _net().eval().astype("float64")
+    x0 = np.random.default_rng(1).standard_normal((2, 2, 4, 4))
+    results = []
+    for fast in (True, False):
+        with mg.fast_paths(fast), mg.relu_mode(mode):
+            net.zero_grad()
+            x = mg.Tensor(x0, requires_grad=True)
+            y = net(x)
+            relus = _functions_named(y, "ReLU")
+            assert len(relus) == 2 and all((relu.inputs[0].data is relu.y) == fast for relu in relus)
+            y.backward(np.ones(y.shape))
+            results.append((y.numpy(), x.grad, net[0][0].weight.grad))
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def _functions_named(tensor, name):
+    """The functions of class ``name`` in the graph that made ``tensor``."""
+    found, stack, seen = [], [tensor.creator], set()
+    while stack:
+        function = stack.pop()
+        if function is None or id(function) in seen:
+            continue
+        seen.add(id(function))
+        found += [function] if type(function).__name__ == name else []
+        stack += [t.creator for t in function.inputs if t is not None]
+    return found
+
+
+def test_in_place_relu_refuses_a_leaf_that_requires_grad():
+    x = mg.Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(ValueError, match="relu: inplace=True would overwrite a leaf tensor"):
+        mg.functional.relu(x, inplace=True)
+    y = mg.Tensor(np.array([-1.0, 2.0]))
+    assert mg.functional.relu(y, inplace=True).data is y.data and y.numpy().tolist() == [0.0, 2.0]

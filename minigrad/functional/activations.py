@@ -56,8 +56,11 @@ class ReLU(Function):
     (:func:`~minigrad.kernels.parallel.parallel_over_channels`), else as one call.
     """
 
+    def __init__(self, inplace=False):
+        self.inplace = inplace
+
     def forward(self, x):
-        self.y = get_array_module(x).empty_like(x)
+        self.y = x if self.inplace else get_array_module(x).empty_like(x)
         parallel_over_channels(relu_into, x, self.y)
         return self.y
 
@@ -135,9 +138,17 @@ class LogSoftmax(Function):
         return gy - xp.exp(self.y) * gy.sum(axis=self.axis, keepdims=True)
 
 
-def relu(x):
-    """max(x, 0); its backward follows :func:`relu_mode`."""
-    return ReLU()(x)
+def relu(x, inplace=False):
+    """max(x, 0); its backward follows :func:`relu_mode`.
+
+    ``inplace=True`` writes the result over x's array (saving its memory), as torch's
+    ``inplace``: only for an x that nothing else reads afterwards, e.g. the output of a
+    convolution or linear layer (whose backward does not need it) inside a chain; a leaf
+    tensor that requires a gradient is refused."""
+    if inplace and x.requires_grad and x.creator is None:
+        raise ValueError("relu: inplace=True would overwrite a leaf tensor that requires a gradient; "
+                         "use relu(x) (inplace=False)")
+    return ReLU(inplace)(x)
 
 
 def leaky_relu(x, negative_slope=0.01):

@@ -17,6 +17,9 @@ from __future__ import annotations
 import difflib
 from collections import OrderedDict
 
+from minigrad import functional as F
+from minigrad import kernels
+from minigrad.nn.layers import Conv2d, Linear, ReLU
 from minigrad.nn.module import Module
 
 
@@ -47,8 +50,17 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def forward(self, x):
+        """Apply the modules in turn. With fast paths on (:func:`minigrad.fast_paths`), a ReLU
+        right after a convolution or linear layer runs in place on that layer's output, which
+        only this loop holds and whose backward does not need it (as torchvision's
+        ``ReLU(inplace=True)``): one activation less to allocate and keep."""
+        previous = None
         for m in self._modules.values():
-            x = m(x)
+            if type(m) is ReLU and isinstance(previous, (Conv2d, Linear)) and kernels.enabled():
+                x = F.relu(x, inplace=True)
+            else:
+                x = m(x)
+            previous = m
         return x
 
     # ------------------------------------------------------------------ layers by name
