@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from torch_reference import _route_pools, assert_input_grad_close, our_pool_indices
 from visualize.inputs import pixel_gradient
 from visualize.methods.guided_backprop import GuidedBackprop
 
@@ -53,10 +54,18 @@ def hook_relus(torch, chain, mode):
             m.register_full_backward_hook(guided if mode == "guided" else deconv)
 
 
-def reference(torch, net, image, mode, target=None, stop=None, unit=None):
-    chain = torch_chain(torch, net)
+def reference(torch, net, image, mode, target=None, stop=None, unit=None, dtype="float32", route_pools=False):
+    """torch's guided/deconvnet image gradient, computed in ``dtype`` (float64: the reference
+    of the numerics rule, float32: the spread that rule scales). ``route_pools``: its max pools
+    pick what ours picked in float32, each pick checked to be a near-tie
+    (torch_reference._route_pools; the deconvnet sends gradient through every pool choice)."""
+    chain = torch_chain(torch, net).to(getattr(torch, dtype))
     hook_relus(torch, chain, mode)
-    x = torch.from_numpy(net.preprocess(image).numpy()).requires_grad_(True)
+    x_ours = net.preprocess(image).numpy()
+    if route_pools:
+        paths = [p for p, _ in net.layers()]
+        _route_pools(torch, chain, {str(paths.index(p)): idx for p, idx in our_pool_indices(net, x_ours).items()})
+    x = torch.from_numpy(x_ours.astype(dtype)).requires_grad_(True)
     paths = [p for p, _ in net.layers()]
     end = len(paths) if stop is None else paths.index(net.resolve(stop)) + 1
     out = chain[:end](x)
@@ -75,13 +84,18 @@ def _max_rel_error(ours, ref):
 
 @pytest.mark.parametrize("mode", ["guided", "deconvnet"])
 def test_class_reconstruction_matches_torch(torch, mode, trained_or_random_mnist, held_out_digits):
+    """Our float32 reconstruction against torch's float64 one, by the numerics rule of
+    tests/torch_reference.py (relative L2 within 3x torch's own float32-vs-float64 spread,
+    floor 1e-4): a fixed 1e-5 bound on the max error held with one OpenBLAS kernel and failed
+    at 4.9e-4 with OPENBLAS_CORETYPE=Haswell, where torch's float32 moves as much."""
     net = trained_or_random_mnist
     images, labels = held_out_digits
     for image, label in zip(images[:3], labels[:3]):
         ours = GuidedBackprop(net)(image, mode=mode, target=int(label)).arrays["gradient"]
-        ref = reference(torch, net, image, mode, target=int(label))
-        assert np.abs(ref).max() > 0
-        assert _max_rel_error(ours, ref) < 1e-5
+        ref64 = reference(torch, net, image, mode, target=int(label), dtype="float64", route_pools=True)
+        ref32 = reference(torch, net, image, mode, target=int(label))
+        assert np.abs(ref64).max() > 0
+        assert_input_grad_close(ours, ref32, ref64, f"{mode} reconstruction of a {label}")
 
 
 @pytest.mark.parametrize("mode", ["guided", "deconvnet"])
