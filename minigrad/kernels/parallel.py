@@ -23,7 +23,7 @@ from minigrad import kernels
 
 #: how many threads share a pass (the cores this process may use); 1 turns splitting off
 THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-#: below this many elements a pass is not split (a thread hand-off costs ~20 us)
+#: below this many elements a pass is not split (handing it to threads would cost more than it saves)
 MIN_ELEMENTS = 1 << 16
 
 _pool = None
