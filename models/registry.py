@@ -22,7 +22,7 @@ import numpy as np
 
 # Modules that register architectures when imported (add yours here).
 ARCHITECTURE_MODULES = ("models.alexnet", "models.vgg", "models.caffe_alexnet", "models.mnist_cnn",
-                        "models.random_multiscale")
+                        "models.random_multiscale", "models.generator")
 
 _SPECS: dict = {}
 
