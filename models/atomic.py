@@ -1,6 +1,6 @@
 """Writing files so that nothing a user owns is ever left half-written.
 
-Every output goes to a temporary file in the target's folder (``.<name>.<random>.part``, so
+Every output goes to a temporary file in the target's folder (``.<name>.<pid>.<random>.part``, so
 the final rename stays on one file system) and is renamed over the target with ``os.replace``
 only once it is complete; on any error the temporary file is removed and the target is left as
 it was. The temporary file is created exclusively by :func:`tempfile.mkstemp` (no race with
@@ -11,17 +11,92 @@ instead of mkstemp's private ``0o600``.
 * :func:`write_files_atomically` ``({path: bytes})``: several files, renamed only after all of
   them are written.
 
+* :func:`check_writable` ``(path)``: fail at once, before any work, when ``path`` could not be
+  written (a read-only folder, a folder given as the file, a file in place of a folder).
+
 Used by :func:`models.hdf5_weights.save_weights`, :func:`models.images.save_image` and
 ``visualize.result`` (visualize may import models, not the reverse).
+
+**Stale temporaries.** A process killed between creating a temporary and renaming it (kill -9,
+power loss) leaves ``.<name>.<pid>.<random>.part`` behind. Every new temporary first removes
+those of its folder that are stale: matching exactly this pattern, written by a process that
+is no longer running (or by an earlier process with this one's id), and last modified before
+the current run started. Nothing else is ever removed.
 """
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_path", "write_files_atomically", "default_file_mode"]
+__all__ = ["atomic_path", "write_files_atomically", "default_file_mode", "check_writable", "DestinationError"]
+
+_RUN_STARTED = time.time()
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]{8}\.part")
+
+
+class DestinationError(OSError):
+    """An output cannot be written where it was asked for; the message names the path and why."""
+
+
+def check_writable(path) -> None:
+    """Raise :class:`DestinationError` now if a file could not be written at ``path`` later:
+    ``path`` is a folder, a parent is a file, or its folder (or the nearest existing ancestor,
+    when folders are still to be created) does not let us create a file. Creates nothing that
+    stays: the check writes and removes one temporary of this module's naming."""
+    path = Path(path)
+    if path.is_dir():
+        raise DestinationError(f"'{path}' is a folder; give a file name (e.g. '{path / 'out.h5'}')")
+    existing = path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise DestinationError(f"cannot write '{path}': '{existing}' is a file, not a folder")
+    try:
+        if existing != path.parent:           # folders to be created: prove one can be
+            os.rmdir(tempfile.mkdtemp(dir=existing, prefix=f".{path.name}.{os.getpid()}.", suffix=".part"))
+        else:
+            fd, tmp = tempfile.mkstemp(dir=existing, prefix=f".{path.name}.{os.getpid()}.", suffix=".part")
+            os.close(fd)
+            os.remove(tmp)
+    except OSError as exc:
+        raise DestinationError(f"cannot write '{path}': {exc.strerror or exc} in '{existing}' "
+                               f"(a read-only folder or file system?)") from None
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Remove ``.<name>.<pid>.<random>.part`` files of ``folder`` that are stale (module docstring)."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        match = _TEMPORARY.fullmatch(entry.name)
+        if not match or not entry.is_file(follow_symlinks=False):
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_mtime >= _RUN_STARTED or _running(int(match["pid"])):
+                continue
+            os.remove(entry.path)
+        except OSError:
+            pass      # removed by someone else meanwhile, or not ours to remove
+
+
+def _running(pid: int) -> bool:
+    """Whether another process with id ``pid`` runs now (ours counts as not: a temporary with
+    our id and an mtime before this run is from an earlier process that had the same id)."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True
+    return True
 
 
 def default_file_mode() -> int:
@@ -34,7 +109,8 @@ def default_file_mode() -> int:
 def _temporary_beside(path: Path) -> str:
     """A new empty file next to ``path``, with the default file mode; returns its name."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    _remove_stale_temporaries(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".part")
     os.close(fd)
     os.chmod(tmp, default_file_mode())
     return tmp

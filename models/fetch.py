@@ -30,6 +30,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from models import home
+from models.atomic import DestinationError, check_writable
 from models.convert.convert import HASHES, convert, verify_digests
 from models.convert.errors import ConversionError
 
@@ -142,6 +143,11 @@ def fetch(name: str, *, url: str | None = None, sha256: str | None = None, keep_
         raise FetchError(f"'{name}' has no published digest; pass --sha256 with the digest of a file you trust")
     size = None if sha256 else entry.get("size")
     folder = home()
+    try:
+        check_writable(target)   # before the download, not after it
+    except DestinationError as exc:
+        raise FetchError(f"the weights cache (MINIGRAD_HOME={folder}) cannot be written: {exc}; set "
+                         f"MINIGRAD_HOME to a folder you can write to") from None
     folder.mkdir(parents=True, exist_ok=True)
     raw = folder / entry["file"]
     part = raw.with_name(raw.name + ".part")

@@ -14,11 +14,16 @@ The name is kept whole: ``photo.v1`` becomes ``photo.v1.png``, never ``photo.png
 already exist are refused (FileExistsError naming them) unless ``overwrite=True``. Every file is written under a temporary
 name in the target folder first and renamed over the target with ``os.replace`` only once
 all of them are complete, so an existing file is never left half-written.
-``Result.load("out/saliency.png")`` reads them back. In a notebook a result shows its picture
+The sidecar records the SHA-256 of every other file of the result (``files_sha256``), and
+``Result.load("out/saliency.png")`` reads them back only when each file is the one recorded
+(a set mixed by an interrupted write or a replaced file raises :class:`ResultMismatchError`);
+temporaries a killed write left behind are removed by the next write into the folder
+(:mod:`models.atomic`). In a notebook a result shows its picture
 (``_repr_png_``).
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from dataclasses import dataclass, field
@@ -29,7 +34,15 @@ from PIL import Image
 
 from models.atomic import write_files_atomically
 
-__all__ = ["Result", "to_jsonable", "picture_path", "output_files", "write_files_atomically"]
+__all__ = ["Result", "ResultMismatchError", "to_jsonable", "picture_path", "output_files", "write_files_atomically"]
+
+
+#: The sidecar key that records {file name: SHA-256} of the other files of the result.
+FILES_KEY = "files_sha256"
+
+
+class ResultMismatchError(ValueError):
+    """A result's files are not of one run: a file the sidecar lists is missing or differs."""
 
 
 def to_jsonable(value):
@@ -61,6 +74,19 @@ def output_files(path, arrays: bool = False, attachments=()) -> list[Path]:
     png = picture_path(path)
     return [png, png.with_suffix(".json")] + ([png.with_suffix(".npz")] if arrays else []) + [
         png.with_suffix(f".{name}") for name in attachments]
+
+
+def _check_one_run(png: Path, digests: dict) -> None:
+    """Every file the sidecar of ``png`` lists must exist with the SHA-256 it records."""
+    for name, digest in digests.items():
+        f = png.with_name(name)
+        actual = hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() else None
+        if actual != digest:
+            what = "is missing" if actual is None else "is not the one its sidecar records (SHA-256 differs)"
+            raise ResultMismatchError(
+                f"Result.load: {str(f)!r} {what}: {png.name} and {png.with_suffix('.json').name} are not "
+                f"the files of one run (a write was interrupted, or a file was replaced); run the method again "
+                f"to write a complete set")
 
 
 def _png_bytes(picture: np.ndarray) -> bytes:
@@ -106,17 +132,18 @@ class Result:
                 raise FileExistsError(f"{', '.join(existing)} already exist(s); choose another output folder "
                                       "or pass --overwrite (overwrite=True) to replace")
         png = planned[0]
-        files = {png: _png_bytes(self.picture),
-                 self.sidecar(png): (json.dumps(to_jsonable(self.metadata), indent=2, sort_keys=True)
-                                     + "\n").encode()}
+        files = {png: _png_bytes(self.picture)}
         if arrays:
             buf = io.BytesIO()
             np.savez_compressed(buf, **{k: np.asarray(v) for k, v in self.arrays.items()})
             files[png.with_suffix(".npz")] = buf.getvalue()
         for name, data in self.attachments.items():
             files[png.with_suffix(f".{name}")] = bytes(data)
+        digests = {p.name: hashlib.sha256(data).hexdigest() for p, data in files.items()}
+        sidecar = {**to_jsonable(self.metadata), FILES_KEY: digests}
+        files[self.sidecar(png)] = (json.dumps(sidecar, indent=2, sort_keys=True) + "\n").encode()
         write_files_atomically(files)
-        return list(files)
+        return [p for p in planned if p in files]
 
     @classmethod
     def load(cls, path) -> "Result":
@@ -127,11 +154,14 @@ class Result:
             if not needed.is_file():
                 raise FileNotFoundError(f"Result.load: {str(needed)!r} does not exist; "
                                         "pass the .png written by Result.save")
+        metadata = json.loads(cls.sidecar(png).read_text())
+        digests = metadata.pop(FILES_KEY, None)
+        if digests is not None:
+            _check_one_run(png, digests)
         with Image.open(png) as im:
             picture = np.asarray(im.convert("RGB"))
-        metadata = json.loads(cls.sidecar(png).read_text())
         arrays = {}
-        if png.with_suffix(".npz").is_file():
+        if png.with_suffix(".npz").is_file() and (digests is None or png.with_suffix(".npz").name in digests):
             with np.load(png.with_suffix(".npz")) as data:
                 arrays = {k: data[k] for k in data.files}
         return cls(picture=picture, arrays=arrays, metadata=metadata)

@@ -22,6 +22,7 @@ import os
 import numpy as np
 
 from models import hdf5_weights, imagenet, registry
+from models.atomic import check_writable
 from models.convert.caffe import read_caffemodel
 from models.convert.detect import detect_format
 from models.convert.errors import ConversionError
@@ -170,6 +171,7 @@ def convert(src, dst, arch: str, format: str | None = None, *, expected: dict | 
         raise ConversionError(f"unknown architecture '{arch}'; expected one of: {', '.join(registry.names())}")
     if os.path.exists(dst) and not overwrite:
         raise ConversionError(f"'{dst}' already exists; choose another name or pass --force to replace it")
+    check_writable(dst)   # (a DestinationError, an OSError) before the source is read
     fmt = detect_format(src, format)
     digests = verify_digests(src, expected or {})
     state, by_alias = read_source(src, fmt, arch)
