@@ -194,7 +194,8 @@ def center_crop(img, size) -> np.ndarray:
 def save_image(path, img) -> Path:
     """Write ``img`` (H, W[, 3]) with values in [0, 1] to ``path``; the format follows the suffix.
 
-    Values are clipped to [0, 1] and rounded to 8 bits. The file is written under a temporary name
+    Values are clipped to [0, 1] and rounded to 8 bits; NaN or Inf is refused (a ValueError),
+    not written as black. The file is written under a temporary name
     in the same folder and then renamed with ``os.replace`` (:func:`models.atomic.atomic_path`,
     normal file mode), so an existing file is never left half-written. Missing parent folders
     are created. Returns the path.
@@ -204,6 +205,9 @@ def save_image(path, img) -> Path:
         img = img[:, :, 0]
     if img.ndim == 3 and img.shape[2] != 3:
         raise ValueError(f"save_image: img must have 1 or 3 channels (H, W, 3), got shape {img.shape}")
+    if img.dtype.kind == "f" and not np.isfinite(img).all():
+        raise ValueError(f"save_image: img has {int(np.isnan(img).sum())} NaN and {int(np.isinf(img).sum())} Inf "
+                         f"values, which have no pixel value; fix the computation that made it")
     path = Path(path)
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:

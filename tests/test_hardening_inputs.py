@@ -145,3 +145,11 @@ def test_float_image_with_nan_is_refused(tmp_path):
 
 def test_image_file_error_is_a_value_error():
     assert issubclass(images.ImageFileError, ValueError)
+
+
+def test_save_image_refuses_nan_instead_of_writing_black(tmp_path):
+    img = np.full((4, 4, 3), 0.5, np.float32)
+    img[1, 2, 0] = np.nan
+    with pytest.raises(ValueError, match="save_image: img has 1 NaN and 0 Inf"):
+        images.save_image(tmp_path / "x.png", img)
+    assert not (tmp_path / "x.png").exists()
