@@ -139,9 +139,10 @@ def plot(table: list[dict], rows: dict, path: Path, title: str) -> None:
             label="insertion (higher = better)", color="#2e86c1")
     ax.set_yticks(at, names)
     ax.invert_yaxis()
-    ax.set_xlim(0, 1)
+    ax.set_xlim(0, 1.55)                      # room right of the bars for the legend
+    ax.set_xticks(np.linspace(0, 1, 6))
     ax.set_xlabel("area under the class-probability curve")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="lower right", fontsize=7)
     for ax, key in zip(axes[1:], ("deletion", "insertion")):
         for name in names:
             curve = np.mean(rows[name][f"{key}_curves"], axis=0)

@@ -57,12 +57,12 @@ class GrabCutFromSaliency(Method):
         index = back.target["index"]
         auc = faithfulness.score(model, x, inside.astype(np.float64), index, rng, auc_steps)
         t = back.target
-        cutout = np.where(inside[..., None], imaging.to_rgb(shown), 1.0)
+        cutout = np.where(inside[..., None], imaging.to_rgb(shown), 0.5)   # gray outside the mask
         picture = imaging.hstack([
             imaging.panel(shown, "input"), imaging.heatmap(saliency, "saliency", lo=0),
             imaging.panel(0.35 * imaging.to_rgb(shown) + 0.65 * SEED_COLORS[seeds],
                           "seeds: sure / probable fg, bg"),
-            imaging.panel(inside.astype(np.float32), "GrabCut mask"), imaging.panel(cutout, "cut-out")])
+            imaging.panel(inside.astype(np.float32), "GrabCut mask"), imaging.panel(cutout, "cut-out (gray: outside)")])
         caption = (f"class {t['name']!r} (p={t['probability']:.3f}); seeds: top {1 - foreground:.0%} foreground, "
                    f"bottom {background:.0%} background; {iterations} iterations; foreground {inside.mean():.0%} "
                    "of the image" + ("; mask " + faithfulness.caption(auc) if auc else ""))
