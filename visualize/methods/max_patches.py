@@ -134,4 +134,7 @@ class MaxPatches(Method):
             out.append(Example(("--model", m, "--data", demo.dataset(m), "--features", demo.features(m),
                                 "--layer", convs[-1], "--count", "6", "--guided"),
                                f"{m}: top-9 patches of the six strongest units of {convs[-1]}, with guided backprop"))
+            out.append(Example(("--model", m, "--data", demo.dataset(m), "--features", demo.features(m),
+                                "--layer", convs[1], "--count", "6"),
+                               f"{m}: the same for {convs[1]}, whose receptive field is smaller"))
         return out
