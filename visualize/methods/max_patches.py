@@ -87,7 +87,6 @@ class MaxPatches(Method):
     def compute(self, data, rng, layer=None, units=None, count=6, k=9, guided=False, features=None, limit=None,
                 batch_size=64):
         field = receptive_fields(self.model)[self.model.resolve(layer)]
-        size = tuple(self.model.preprocessing.input_size)
         with feature_file(self.model, data.source, [layer], "argmax", features, batch_size, limit) as f:
             values, positions, paths = f.features(layer), f.positions(layer), list(f.paths)
         channels = values.shape[1]
