@@ -360,7 +360,7 @@ def _assemble(out: Path, parts, identity: dict, source: Source, preprocessing: d
         sets["thumbnails"] = _dataset(f, "thumbnails", rows, first["thumbnails"].shape[1:], np.uint8)
         sets["labels"] = _dataset(f, "labels", rows, (), np.int64)
         paths = f.create_dataset("paths", shape=(rows,), dtype=_STRINGS, track_times=False)
-        at = 0
+        at, all_labels = 0, np.asarray(source.labels, np.int64)
         for part, n in zip(parts, counts):
             if n == 0:
                 continue
@@ -368,7 +368,7 @@ def _assemble(out: Path, parts, identity: dict, source: Source, preprocessing: d
                 index = p["index"]
                 for key, d in sets.items():
                     if key == "labels":
-                        d[at:at + n] = np.asarray(source.labels, np.int64)[index]
+                        d[at:at + n] = all_labels[index]
                     else:
                         d[at:at + n] = p[key]
                 paths[at:at + n] = [source.paths[i] for i in index]
