@@ -100,9 +100,9 @@ class DemoInputs:
             rel = f"features/{Path(model).stem}.h5"
             layers = [default_feature_layer(net), *self.conv_layers(model)]
             print("$ minigrad " + shlex.join(["features", "--model", model, "--data", self.dataset(model), "--layer",
-                                              *layers, "--pool", "argmax", "--batch", "256", "--out", rel,
+                                              *layers, "--pool", "argmax", "--batch", "512", "--out", rel,
                                               "--overwrite"]), flush=True)
-            done = extract(net, open_source(self.dataset(model)), layers, rel, pool="argmax", batch_size=256,
+            done = extract(net, open_source(self.dataset(model)), layers, rel, pool="argmax", batch_size=512,
                            overwrite=True, progress=sys.stderr.isatty())
             print(f"  {done.rows} images in {done.seconds:.1f} s ({done.images_per_second:.0f} images/s)")
             self._features[model] = rel
