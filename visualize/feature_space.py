@@ -11,7 +11,9 @@ PCA / t-SNE maps, maximally activating patches) share.
 * :func:`knn_accuracy`: k-nearest-neighbour classification of the held-out images by the
   majority label of their k nearest index images (ties: the nearest of the tied labels);
 * :func:`default_feature_layer`: the last hidden layer (the input of the last Linear, after
-  its ReLU: fc7 on AlexNet and VGG-16, relu_fc1 on mnist_cnn), the lecture's feature space.
+  its ReLU: fc7 on AlexNet and VGG-16, relu_fc1 on mnist_cnn), the lecture's feature space;
+* the parameters the three methods share (``--features``, ``--limit``) and the drawing of
+  thumbnails (:func:`tiles_of`) with their class names (:func:`class_name`).
 """
 from __future__ import annotations
 
@@ -26,9 +28,10 @@ from models import datasets
 from models.features import FeatureFile, extract, weights_fingerprint
 from models.mnist import N_HELD_OUT, N_TRAIN
 from visualize.inputs import layer_label
+from visualize.params import Int, Text
 
 __all__ = ["feature_file", "dataset_source", "held_out_split", "knn_accuracy", "neighbours", "default_feature_layer",
-           "pixels"]
+           "pixels", "tiles_of", "class_name", "FEATURES", "LIMIT"]
 
 
 def default_feature_layer(model) -> str:
@@ -117,3 +120,20 @@ def knn_accuracy(index_x, index_y, query_x, query_y, k: int, metric: str) -> flo
         tied = set(labels[counts == counts.max()])
         predicted.append(next(v for v in row if v in tied))
     return float(np.mean(np.asarray(predicted) == np.asarray(query_y)))
+
+
+FEATURES = Text("features", None, "a features file made by `minigrad features` for this --model and --data "
+                                  "(default: extract the features for this run only)")
+LIMIT = Int("limit", None, "use only the first N images of --data (default: all)", lo=2)
+
+
+def tiles_of(thumbnails: np.ndarray, side: int = 56) -> np.ndarray:
+    """uint8 thumbnails (N, h, w, c) -> float tiles enlarged by pixel repetition to about ``side``."""
+    factor = max(1, side // thumbnails.shape[1])
+    t = thumbnails.astype(np.float32) / np.float32(255)
+    return np.repeat(np.repeat(t, factor, axis=1), factor, axis=2)
+
+
+def class_name(f, label) -> str:
+    """The class name of ``label`` in features file ``f`` ("?" for an unlabelled image)."""
+    return f.class_names[label] if 0 <= label < len(f.class_names) else "?"

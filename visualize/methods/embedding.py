@@ -30,10 +30,10 @@ import time
 import numpy as np
 
 from visualize import imaging
-from visualize.feature_space import default_feature_layer, feature_file, pixels
+from visualize.feature_space import (FEATURES, LIMIT, class_name, default_feature_layer, feature_file, pixels,
+                                     tiles_of)
 from visualize.input_kinds import Dataset
 from visualize.method import Example, Method, Output, register
-from visualize.methods.nearest_neighbors import FEATURES, LIMIT, class_name, tiles_of
 from visualize.params import BATCH_SIZE, Choice, Float, Int, Layer
 
 SPACES = ("features", "pixels", "both")

@@ -25,12 +25,11 @@ import numpy as np
 from models.datasets import load_path
 from models.receptive_field import receptive_fields
 from visualize import imaging
-from visualize.feature_space import feature_file
+from visualize.feature_space import FEATURES, LIMIT, feature_file
 from visualize.gradients import backprop_unit
 from visualize.input_kinds import Dataset
 from visualize.inputs import default_layer
 from visualize.method import Example, Method, Output, register
-from visualize.methods.nearest_neighbors import FEATURES, LIMIT
 from visualize.params import BATCH_SIZE, Flag, Int, IntList, Layer
 
 PATCH_SIDE = 72      # patches are drawn at about this size (enlarged or shrunk)
@@ -49,11 +48,13 @@ def crop_field(image: np.ndarray, field, row: int, col: int) -> np.ndarray:
 
 
 def _sized(patch: np.ndarray) -> np.ndarray:
+    """A patch enlarged by pixel repetition (or shrunk bilinearly) to about PATCH_SIDE pixels."""
     side = max(patch.shape[:2])
     if side < PATCH_SIDE:
         factor = PATCH_SIDE // side
         return np.repeat(np.repeat(patch, factor, axis=0), factor, axis=1)
-    return imaging.resize_to(patch, (round(patch.shape[0] * PATCH_SIDE / side), round(patch.shape[1] * PATCH_SIDE / side)))
+    scale = PATCH_SIDE / side
+    return imaging.resize_to(patch, (round(patch.shape[0] * scale), round(patch.shape[1] * scale)))
 
 
 @register

@@ -21,27 +21,12 @@ from __future__ import annotations
 import numpy as np
 
 from visualize import imaging
-from visualize.feature_space import default_feature_layer, feature_file, held_out_split, knn_accuracy, neighbours
+from visualize.feature_space import (FEATURES, LIMIT, class_name, default_feature_layer, feature_file, held_out_split,
+                                     knn_accuracy, neighbours, tiles_of)
 from visualize.feature_space import pixels as pixel_space
 from visualize.input_kinds import Dataset
 from visualize.method import Example, Method, Output, register
-from visualize.params import BATCH_SIZE, Choice, Int, Layer, Text
-
-FEATURES = Text("features", None, "a features file made by `minigrad features` for this --model and --data "
-                                  "(default: extract the features for this run only)")
-LIMIT = Int("limit", None, "use only the first N images of --data (default: all)", lo=2)
-
-
-def tiles_of(thumbnails: np.ndarray, side: int = 56) -> np.ndarray:
-    """uint8 thumbnails (N, h, w, c) -> float tiles enlarged by pixel repetition to about ``side``."""
-    factor = max(1, side // thumbnails.shape[1])
-    t = thumbnails.astype(np.float32) / np.float32(255)
-    return np.repeat(np.repeat(t, factor, axis=1), factor, axis=2)
-
-
-def class_name(f, label) -> str:
-    return f.class_names[label] if 0 <= label < len(f.class_names) else "?"
-
+from visualize.params import BATCH_SIZE, Choice, Int, Layer
 
 @register
 class NearestNeighbors(Method):
