@@ -30,7 +30,7 @@ from visualize import faithfulness, imaging
 from visualize.faithfulness import AUC_STEPS
 from visualize.gradients import backprop_class, class_info, layer_gradient
 from visualize.inputs import default_layer, layer_label, prepare, resolve_class
-from visualize.method import Method, Output, register
+from visualize.method import Example, Method, Output, register
 from visualize.params import LAYER, TARGET, Choice
 
 
@@ -139,3 +139,13 @@ class GradCam(Method):
         report = {"target": info, "layer": layer, "layer_shape": list(cam.cam.shape), "mode": mode,
                   "positive_fraction": float((cam.cam > 0).mean()), "faithfulness": auc}
         return Output(arrays=arrays, picture=imaging.hstack(panels), caption=caption, report=report)
+
+    @classmethod
+    def examples(cls, demo):
+        out = []
+        for m in demo.models:
+            images = [p for p, _ in demo.images(m)]
+            out.append(Example(("--model", m, "--image", *images), f"{m}: Grad-CAM of the predicted class"))
+            out.append(Example(("--model", m, "--image", *images, "--mode", "guided"),
+                               f"{m}: guided Grad-CAM (times guided backprop)"))
+        return out
