@@ -11,7 +11,7 @@ from minigrad.tensor import Tensor
 from visualize.gradients import backprop_class, gradient_batches, to_pixel_layout
 from visualize.methods.grad_cam import bilinear_matrix, grad_cam
 from visualize.methods.integrated_gradients import baseline_image, integrated_gradients, quadrature
-from visualize.methods.smoothgrad import noise_scale, smoothgrad
+from visualize.methods.smoothgrad import noise_generators, noise_scale, smoothgrad
 
 
 @pytest.fixture(autouse=True)
@@ -81,7 +81,7 @@ def test_smoothgrad_is_the_mean_over_the_same_draws(mnist_net, held_out_digits, 
                      baseline=baseline, alphas=alphas, weights=weights)
     scale = noise_scale(net, x, 0.2)
     maps = []
-    for gen in np.random.default_rng(7).spawn(n):
+    for gen in noise_generators(np.random.default_rng(7), n):
         noisy = Tensor((x.numpy() + scale * gen.standard_normal(x.shape[1:])).astype(np.float32))
         if underlying == "integrated-gradients":
             m = to_pixel_layout(net, integrated_gradients(net, noisy, baseline, 2, alphas, weights).attributions[None])[0]

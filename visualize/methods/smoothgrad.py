@@ -46,15 +46,24 @@ def noise_scale(model, x: Tensor, sigma: float) -> np.ndarray:
     return sigma * spread * (hi - lo) / np.asarray(p.std, np.float64).reshape(-1, 1, 1)
 
 
+@dataclass
+class Smoothed:
+    """``mean`` (H, W, C) the average map (of squares when squared), ``passes`` the batched
+    forward/backward passes run."""
+
+    mean: np.ndarray
+    passes: int
+
+
 def noise_generators(rng: np.random.Generator, n: int) -> list:
-    """One generator per noisy copy, spawned from ``rng``: copy j's noise depends only on the
+    """One generator per noisy copy, seeded from ``rng``: copy j's noise depends only on the
     seed and j, so the chunk size does not change the result."""
-    return rng.spawn(n)
+    return [np.random.default_rng(int(s)) for s in rng.integers(2 ** 63, size=n)]
 
 
 def smoothgrad(model, x: Tensor, index: int, n: int, sigma: float, rng: np.random.Generator,
                underlying: str = "saliency", squared: bool = False, batch_size: int = 16,
-               baseline: Tensor | None = None, alphas=None, weights=None) -> "Smoothed":
+               baseline: Tensor | None = None, alphas=None, weights=None) -> Smoothed:
     """The mean over ``n`` noisy copies of ``x`` (1, C, H, W) of the ``underlying`` map of
     logit ``index`` (of its square when ``squared``), in pixel layout (H, W, channels):
 
@@ -85,15 +94,6 @@ def smoothgrad(model, x: Tensor, index: int, n: int, sigma: float, rng: np.rando
             m = np.stack([pixel_gradient(model, g[None]) for g in grads]).astype(np.float64)
             total, passes = total + (m * m if squared else m).sum(axis=0), passes + 1
     return Smoothed(total / n, passes)
-
-
-@dataclass
-class Smoothed:
-    """``mean`` (H, W, C) the average map (of squares when squared), ``passes`` the batched
-    forward/backward passes run."""
-
-    mean: np.ndarray
-    passes: int
 
 
 @register
