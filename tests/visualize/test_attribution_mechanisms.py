@@ -42,6 +42,7 @@ def test_completeness_on_trained_mnist(trained_mnist, held_out_digits):
     """Sum of attributions = F(x) - F(black) within 1% at 64 Gauss-Legendre points (measured
     on 4 held-out digits here; ``minigrad attribution-score`` reports it on 100)."""
     images, labels = held_out_digits
+    trained_mnist.requires_grad_(False)
     alphas, weights = quadrature("gauss-legendre", 64)
     errors = []
     for image, label in zip(images[:4], labels[:4]):

@@ -2,7 +2,7 @@
 
 For every image, every attribution method runs as its own command would (its defaults and the
 model's presets, the image's label as the class on MNIST, the predicted class otherwise) and
-records its deletion and insertion AUCs (:mod:`visualize.faithfulness`, Petsiuk et al. 2018);
+records its deletion and insertion AUCs (Petsiuk et al. 2018, as visualize.faithfulness computes them);
 two reference maps are scored on the same images: a random map and an edge detector. The
 result is a table (markdown and JSON: mean and standard error of each AUC, and how often each
 method's deletion AUC is below the random map's on the same image) and a plot (the mean AUCs
