@@ -49,7 +49,7 @@ import h5py
 import numpy as np
 
 from minigrad import no_grad
-from models.atomic import atomic_path
+from models.atomic import atomic_path, check_writable
 from models.datasets import Source
 from models.images import resize
 from models.network import _LUMA, _resize_to_input
@@ -197,15 +197,6 @@ def _committed(work: Path, batch_size: int) -> list:
     return parts
 
 
-def _check_writable(folder: Path) -> None:
-    existing = folder
-    while not existing.exists():
-        existing = existing.parent
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise PermissionError(f"cannot write in the folder {str(existing)!r} (read-only or not yours); "
-                              f"choose an --out in a folder you can write to")
-
-
 def _read_identity(path: Path) -> dict:
     try:
         with h5py.File(path, "r") as f:
@@ -257,7 +248,8 @@ def extract(model, source: Source, layers, out, *, pool: str = "avg", batch_size
     module docstring). ``progress`` shows a bar with images/s and the time left on stderr.
     Raises KeyError for an unknown layer, ValueError for bad arguments, an unfinished run of
     other arguments, or a source none of whose images can be read, FileExistsError for an
-    ``out`` of another run, PermissionError for a folder that cannot be written."""
+    ``out`` of another run, :class:`models.atomic.DestinationError` (an OSError) for an ``out``
+    that cannot be written."""
     layers = list(layers)
     if not layers:
         raise ValueError("no layer given: name at least one layer (--layer), e.g. the last hidden layer")
@@ -271,7 +263,7 @@ def extract(model, source: Source, layers, out, *, pool: str = "avg", batch_size
         raise ValueError(f"the data source {source.spec!r} lists no images")
     out = Path(out)
     identity = _identity(model, source, layers, pool, batch_size)      # KeyError: unknown layer
-    _check_writable(out.parent)
+    check_writable(out)
     finished = _existing_result(out, identity, overwrite)
     if finished is not None:
         return finished
@@ -486,7 +478,7 @@ def extract_distributed(address: str, model_ref: str, source: Source, layers, ou
         raise ImportError("--dask needs dask.distributed: pip install 'minigrad[dask]'") from None
     import models
     out = Path(out)
-    _check_writable(out.parent)
+    check_writable(out)
     model = models.load(model_ref)
     identity = _identity(model, source, layers, pool, batch_size)
     finished = _existing_result(out, identity, overwrite)

@@ -73,7 +73,7 @@ def run(args) -> int:
                            progress=not args.quiet, overwrite=args.overwrite)
     except KeyError as exc:
         raise UserError(exc.args[0]) from exc
-    except (ValueError, FileNotFoundError, FileExistsError, PermissionError, ImportError) as exc:
+    except (ValueError, OSError, ImportError) as exc:       # OSError: missing data, output not writable
         raise UserError(str(exc)) from exc
     if done.already_complete:
         print(f"{done.path} is already complete ({done.rows} images); nothing to do")
