@@ -39,14 +39,26 @@ def test_class_visualization_is_more_than_noise(trained_mnist):
 
 
 def test_feature_inversion_at_conv2_2_matches_features_and_class(trained_mnist, held_out_digits):
-    images, labels = digits(held_out_digits, 4)
-    run, error = feature_inversion.invert(trained_mnist, images, "conv2_2", np.random.default_rng(0), steps=60, lr=1.0,
+    images, labels = digits(held_out_digits, 1, offset=3)
+    run, error = feature_inversion.invert(trained_mnist, images, "conv2_2", np.random.default_rng(0), steps=30, lr=1.0,
                                           optimizer="lbfgs", tv=1e-3)
     assert error.max() < 0.1, error
     assert (space.probabilities(trained_mnist, run.image).argmax(axis=1) == labels).all()
     assert np.abs(run.image - images).mean() < 0.2      # and it looks like the digit
 
 
+@pytest.mark.slow
+def test_feature_inversion_of_ten_held_out_digits(trained_mnist, held_out_digits):
+    """The preset (40 L-BFGS steps) on ten held-out digits: every relative feature error
+    under 0.1 and every reconstruction classified as its original."""
+    images, labels = digits(held_out_digits, 10)
+    run, error = feature_inversion.invert(trained_mnist, images, "conv2_2", np.random.default_rng(0), steps=40, lr=1.0,
+                                          optimizer="lbfgs", tv=1e-3)
+    assert error.max() < 0.1, error
+    assert (space.probabilities(trained_mnist, run.image).argmax(axis=1) == labels).all()
+
+
+@pytest.mark.slow
 def test_fooling_ten_of_ten_held_out_digits(trained_mnist, held_out_digits):
     images, labels = digits(held_out_digits, 10)
     targets = (labels + 1) % 10
@@ -58,18 +70,31 @@ def test_fooling_ten_of_ten_held_out_digits(trained_mnist, held_out_digits):
     assert linf.max() <= 1.0 and (l2 > 0).all()
 
 
-@pytest.mark.parametrize("kind", ["fgsm", "pgd"])
-def test_attacks_stay_in_the_epsilon_ball_and_succeed(trained_mnist, held_out_digits, kind):
-    images, labels = digits(held_out_digits, 32)
-    eps = 0.1
+def test_fooling_one_digit_into_each_other_class(trained_mnist, held_out_digits):
+    images, labels = digits(held_out_digits, 1)
+    targets = [t for t in range(10) if t != labels[0]][:3]
+    run, linf, l2 = fooling.fool(trained_mnist, np.repeat(images, 3, axis=0), targets, np.random.default_rng(0),
+                                 threshold=0.99, max_steps=300, step=0.1)
+    assert run.stopped
+    assert (space.probabilities(trained_mnist, run.image)[np.arange(3), targets] >= 0.99).all()
+
+
+@pytest.mark.parametrize("kind, eps", [("fgsm", 0.1), ("pgd", 0.1), ("pgd", 0.3)])
+def test_attacks_stay_in_the_epsilon_ball(trained_mnist, held_out_digits, kind, eps):
+    """Every pixel of FGSM's and PGD's images is within eps of the original and in [0, 1];
+    at eps 0.3 (the MNIST radius of Madry et al.) PGD fools most digits."""
+    images, labels = digits(held_out_digits, 16)
     adv = adversarial.run_attack(trained_mnist, images, labels, kind, eps, np.random.default_rng(0), steps=10)
     assert np.abs(adv - images).max() <= eps + 1e-6
     assert adv.min() >= 0 and adv.max() <= 1
     stats = adversarial.success(trained_mnist, images, adv, labels)
     assert stats["clean_accuracy"] > 0.9
-    assert stats["success_rate"] > {"fgsm": 0.05, "pgd": 0.2}[kind], stats
+    assert stats["mean_linf_change"] > 0.5 * eps
+    if eps == 0.3:
+        assert stats["success_rate"] > 0.5, stats
 
 
+@pytest.mark.slow
 def test_pgd_is_stronger_than_fgsm_and_targeted_pgd_reaches_its_target(trained_mnist, held_out_digits):
     images, labels = digits(held_out_digits, 32, offset=100)
     rng = np.random.default_rng(1)
@@ -168,6 +193,7 @@ def test_frames_come_back_as_a_strip_and_a_gif(mnist_net):
     assert result.attachments["frames.png"][:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch", ["alexnet_small", "vgg_small"])
 def test_imagenet_presets_run_on_small_random_nets(request, arch):
     net = request.getfixturevalue(arch)

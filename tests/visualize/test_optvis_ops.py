@@ -153,3 +153,35 @@ def test_to_input_matches_preprocess_and_inverts(arch):
     assert np.allclose(space.to_input(net, Tensor(image)).numpy(), net.preprocess(picture).numpy(), atol=1e-5)
     x = leaf(np.random.default_rng(3).uniform(0, 1, (1, c, 3, 3)))
     assert gradcheck(lambda v: space.to_input(net, v), [x])
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("size, out", [((5, 7), (11, 4)), ((8, 8), (16, 16)), ((9, 6), (3, 5))])
+def test_resize_matches_torch_bilinear(torch, size, out):
+    """Our resize is torch's bilinear interpolate with align_corners=False (no antialias),
+    forward and backward, in float64."""
+    rng = np.random.default_rng(0)
+    x, g = rng.standard_normal((2, 3) + size), rng.standard_normal((2, 3) + out)
+    ours = leaf(x)
+    y = resize(ours, out)
+    y.backward(g)
+    tx = torch.tensor(x, requires_grad=True)
+    ty = torch.nn.functional.interpolate(tx, size=out, mode="bilinear", align_corners=False)
+    ty.backward(torch.tensor(g))
+    assert np.allclose(host(y), ty.detach().numpy(), atol=1e-12)
+    assert np.allclose(host(ours.grad), tx.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("h, w", [(4, 6), (5, 5), (3, 8)])
+def test_irfft2_matches_torch(torch, h, w):
+    rng = np.random.default_rng(1)
+    s, g = rng.standard_normal((2, h, w // 2 + 1, 2)), rng.standard_normal((2, h, w))
+    ours = leaf(s)
+    y = irfft2(ours, (h, w))
+    y.backward(g)
+    ts = torch.tensor(s, requires_grad=True)
+    ty = torch.fft.irfft2(torch.view_as_complex(ts), s=(h, w))
+    ty.backward(torch.tensor(g))
+    assert np.allclose(host(y), ty.detach().numpy(), atol=1e-12)
+    assert np.allclose(host(ours.grad), ts.grad.numpy(), atol=1e-12)

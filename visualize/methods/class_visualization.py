@@ -111,7 +111,7 @@ class ClassVisualization(Method):
         Int("frames", 0, "keep a frame every N steps, saved as a strip and an animated GIF (0: none)", lo=0),
     )
     presets = {
-        "mnist_cnn": dict(steps=150, lr=0.02, l2=3.0, tv=1.0, jitter=2, blur_sigma=0.5, blur_every=4),
+        "mnist_cnn": dict(steps=200, lr=0.02, l2=3.0, tv=1.0, jitter=1, blur_sigma=0.5, blur_every=4, threshold=0.999),
         "alexnet": dict(target=130, steps=400, lr=0.05, l2=0.05, jitter=8, preset="yosinski-3"),
         "vgg16": dict(target=130, steps=400, lr=0.05, l2=0.05, jitter=8, preset="yosinski-3"),
     }

@@ -89,7 +89,7 @@ class FeatureInversion(Method):
         Int("frames", 0, "keep a frame every N steps, saved as a strip and an animated GIF (0: none)", lo=0),
     )
     presets = {
-        "mnist_cnn": dict(layers="conv2_2", steps=60),
+        "mnist_cnn": dict(layers="conv2_2", steps=40),
         "alexnet": dict(layers="conv4", steps=200, tv=5e-2, alpha_weight=1e-5),
         "vgg16": dict(layers="relu2_2", steps=200, tv=5e-2, alpha_weight=1e-5),
     }
