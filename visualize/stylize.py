@@ -28,11 +28,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from minigrad import no_grad
+from minigrad import no_grad, optim
 from models.images import resize
 from visualize import style_losses as sl
 from visualize.inputs import layer_label, layers_of_type
-from visualize.optvis import space
+from visualize.optvis import objectives, regularizers, space
+from visualize.optvis.param import Pixels
+from visualize.optvis.render import render
 from visualize.params import Choice, Float, FloatList, Flag, Int, Text
 
 INITS = ("random", "content", "image")
@@ -105,7 +107,6 @@ def objective(model, content, styles, blend, *, content_layers, content_weight, 
               layer_weights, tv_weight, normalize, dream_layer, dream_weight):
     """The objective the loop maximizes: -L(x) of the module docstring, at the size of
     ``content`` (None for a texture)."""
-    from visualize.optvis import objectives, regularizers
     obj = -style_weight * sl.gram_distance(gram_targets(model, styles, blend, style_layers),
                                            dict(zip(style_layers, layer_weights)), normalize)
     if content is not None and content_weight:
@@ -128,8 +129,8 @@ def _initial(model, kind, content, init_image, size, rng, noise):
     return (mean + noise * rng.standard_normal((*size, 3))).astype(np.float32)
 
 
-def run(model, content, styles, *, blend=None, size=512, content_layers=(), content_weight=5.0,
-        style_layers=(), style_weight=100.0, layer_weights=None, tv_weight=1e-3, init="content",
+def run(model, content, styles, *, blend=None, size=512, content_layers=(), content_weight=1.0,
+        style_layers=(), style_weight=10.0, layer_weights=None, tv_weight=0.0, init="content",
         init_image=None, init_noise=0.1, optimizer="lbfgs", lr=None, iterations=500, style_scale=1.0,
         original_colors="off", scales=(1.0,), normalize_gradients=False, dream_layer=None, dream_weight=0.0,
         every=0, resume=None, rng=None, progress=True, on_every=None) -> Stylized:
@@ -142,9 +143,6 @@ def run(model, content, styles, *, blend=None, size=512, content_layers=(), cont
     ``resume``: an iterate (H, W, 3) to start from instead of ``init``; ``lr``: the step size
     (default 1 for L-BFGS, whose line search scales it, and 0.02 for Adam).
     """
-    from minigrad import optim
-    from visualize.optvis.param import Pixels
-    from visualize.optvis.render import render
     rng = rng if rng is not None else np.random.default_rng(0)
     content = None if content is None else rgb(content)
     styles = [rgb(p) for p in styles]
