@@ -95,9 +95,10 @@ class Multifaceted(Method):
         Int("per_class", 200, "images of the class when the dataset's labels are not the model's classes "
                               "(those with the highest class score)", lo=1),
         Int("neighbours", 5, "real images shown beside each facet", lo=0, hi=20),
-        Int("steps", 120, "gradient steps per facet", lo=1, hi=100000),
-        Float("lr", 0.01, "step size of the L1-normalized steps, in pixel units of [0, 1]", lo=0.0, lo_open=True),
-        Float("tv", 0.5, "weight of the total-variation penalty", lo=0.0),
+        Int("steps", 40, "gradient steps per facet (more steps drift from the facet towards one class image)",
+            lo=1, hi=100000),
+        Float("lr", 0.006, "step size of the L1-normalized steps, in pixel units of [0, 1]", lo=0.0, lo_open=True),
+        Float("tv", 1.0, "weight of the total-variation penalty", lo=0.0),
         Int("jitter", 1, "random shift of up to this many pixels before each step", lo=0),
         Float("centre_start", 0.4, "radius of the region optimized at the first step (fraction of the half "
                                    "diagonal; 1: no centre bias)", lo=0.0, hi=1.0),
@@ -113,8 +114,8 @@ class Multifaceted(Method):
         return {**params, "layer": params["layer"] or default_feature_layer(self.model),
                 "target": 0 if params["target"] is None else params["target"]}
 
-    def compute(self, data, rng, target=0, layer=None, k=4, per_class=200, neighbours=5, steps=120, lr=0.01,
-                tv=0.5, jitter=1, centre_start=0.4, features=None, limit=None, batch_size=64):
+    def compute(self, data, rng, target=0, layer=None, k=4, per_class=200, neighbours=5, steps=40, lr=0.006,
+                tv=1.0, jitter=1, centre_start=0.4, features=None, limit=None, batch_size=64):
         from sklearn.cluster import KMeans
         model = self.model
         c = resolve_class(model, target)
@@ -168,5 +169,5 @@ class Multifaceted(Method):
     @classmethod
     def examples(cls, demo):
         return [Example(("--model", m, "--data", demo.dataset(m), "--features", demo.features(m), "--class", "7",
-                         "--k", "3", "--steps", "60"), f"{m}: three facets of the 7s") for m in demo.models
+                         "--k", "3"), f"{m}: three facets of the 7s") for m in demo.models
                 if m == "mnist_cnn"]
