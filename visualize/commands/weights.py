@@ -4,6 +4,7 @@
     minigrad weights fetch NAME [--url URL --sha256 H --keep-source]   # prints the HDF5 path
     minigrad weights list
     minigrad weights info FILE.h5
+    minigrad weights convert-generator generator.caffemodel --bounds fc6.txt [--out FILE.h5]   # DGN-AM's
 """
 from __future__ import annotations
 
@@ -57,6 +58,13 @@ def register(subparsers):
     i.add_argument("file")
     i.set_defaults(func=run_info)
 
+    g = sub.add_parser("convert-generator", help="convert the DGN-AM fc6 generator (Caffe) for `minigrad dgn-am`")
+    g.add_argument("src", help="generator.caffemodel of Nguyen et al. (2016)")
+    g.add_argument("--bounds", required=True, help="per-unit upper bounds of the fc6 codes, one per line "
+                                                   "(the paper's act_range/3x/fc6.txt)")
+    g.add_argument("--out", default=None, help="file to write (default: the cache's caffe_fc6_generator.h5)")
+    g.set_defaults(func=run_convert_generator)
+
 
 def run_convert(args):
     from models.convert.convert import convert
@@ -109,3 +117,19 @@ def run_info(args):
         print(models.describe(args.file))
     except (WeightsValidationError, FileNotFoundError) as exc:
         raise UserError(str(exc)) from exc
+
+
+def run_convert_generator(args):
+    from pathlib import Path
+
+    import models
+    from models.convert.caffe_generator import convert_caffe_generator
+    from models.convert.errors import ConversionError
+
+    out = args.out or str(models.weights_path("caffe_fc6_generator"))
+    try:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        convert_caffe_generator(args.src, args.bounds, out)
+    except (ConversionError, FileNotFoundError) as exc:
+        raise UserError(str(exc)) from exc
+    print(out)
