@@ -169,5 +169,5 @@ class Multifaceted(Method):
     @classmethod
     def examples(cls, demo):
         return [Example(("--model", m, "--data", demo.dataset(m), "--features", demo.features(m), "--class", "7",
-                         "--k", "3"), f"{m}: three facets of the 7s") for m in demo.models
+                         "--k", "5"), f"{m}: five facets of the 7s") for m in demo.models
                 if m == "mnist_cnn"]
