@@ -127,6 +127,9 @@ def train_generator(settings: Settings = Settings(), *, classifier=None, checkpo
     """
     import models
     settings.check()
+    if resume and (checkpoint is None or not Path(checkpoint).exists()):
+        raise FileNotFoundError(f"train_generator: no checkpoint to resume at {str(checkpoint)!r}; train without "
+                                f"--resume first (a checkpoint is written after every epoch)")
     classifier = models.load("mnist_cnn") if classifier is None else classifier
     if classifier.architecture != "mnist_cnn":
         raise ValueError(f"train_generator: the generator inverts mnist_cnn's {gen.MNIST_CODE_LAYER}, got a "
@@ -146,8 +149,6 @@ def train_generator(settings: Settings = Settings(), *, classifier=None, checkpo
     result = GeneratorTrainResult(net=net, settings=settings, losses={k: [] for k in LOSS_NAMES}, codes=codes)
     sha = classifier.weights_sha256 or "random"
     if resume:
-        if checkpoint is None or not Path(checkpoint).exists():
-            raise FileNotFoundError(f"train_generator: no checkpoint to resume at {checkpoint!r}")
         _read_checkpoint(checkpoint, result, disc, opt_g, opt_d, sha)
 
     per_epoch = -(-len(images) // settings.batch_size)

@@ -5,10 +5,10 @@ naming the layer."""
 from __future__ import annotations
 
 import functools
-import struct
 
 import numpy as np
 import pytest
+from convert_test_helpers import blob, caffe_layer, field
 
 import models
 from minigrad.tensor import Tensor
@@ -35,31 +35,10 @@ def tiny_architecture():
     registry.skeleton.cache_clear()
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _blob(array: np.ndarray) -> bytes:
-    shape = _field(1, b"".join(_varint(d) for d in array.shape))          # BlobShape.dim, packed
-    return _field(7, shape) + _field(5, np.asarray(array, "<f4").tobytes())   # BlobProto.shape, .data packed
-
-
-def write_caffemodel(path, layers):
-    """A NetParameter with one LayerParameter (field 100) per (name, type, blobs)."""
-    body = b""
-    for name, kind, blobs in layers:
-        layer = _field(1, name.encode()) + _field(2, kind.encode()) + b"".join(_field(7, _blob(b)) for b in blobs)
-        body += _field(100, layer)
-    path.write_bytes(b"\x0a\x09generator" + body)        # NetParameter.name = 1, then the layers
+def write_generator_caffemodel(path, layers):
+    """A caffemodel (current LayerParameter encoding) with one layer per (name, type, blobs)."""
+    path.write_bytes(field(1, 2, b"generator") + b"".join(
+        caffe_layer(name, kind, [blob(b, legacy=False) for b in blobs], legacy=False) for name, kind, blobs in layers))
     return path
 
 
@@ -80,7 +59,7 @@ def _caffe_layers(net):
 
 def test_converted_generator_equals_the_network_it_was_written_from(tiny_architecture, tmp_path):
     net = tiny_architecture(registry.Float32Uniform(3))
-    src = write_caffemodel(tmp_path / "generator.caffemodel", [("data", "Input", [])] + _caffe_layers(net)
+    src = write_generator_caffemodel(tmp_path / "generator.caffemodel", [("data", "Input", [])] + _caffe_layers(net)
                            + [("relu_defc7", "ReLU", [])])
     bounds = tmp_path / "fc6.txt"
     bounds.write_text("\n".join(str(v) for v in np.linspace(1, 8, CODE)) + "\n")
@@ -107,14 +86,14 @@ def test_converter_names_the_layer_that_is_wrong(tiny_architecture, tmp_path):
     bounds.write_text("1\n" * CODE)
     broken = [(n, t, [b[0][:1], b[1]] if n == "conv4_1" else b) for n, t, b in layers]
     with pytest.raises(ConversionError, match="layer 'conv4_1' weight: expected shape \\(4, 4, 3, 3\\), got shape \\(1, 4, 3, 3\\)"):
-        convert_caffe_generator(write_caffemodel(tmp_path / "a.caffemodel", broken), bounds, tmp_path / "a.h5",
+        convert_caffe_generator(write_generator_caffemodel(tmp_path / "a.caffemodel", broken), bounds, tmp_path / "a.h5",
                                 architecture=TINY)
     with pytest.raises(ConversionError, match="no layer 'deconv0'"):
-        convert_caffe_generator(write_caffemodel(tmp_path / "b.caffemodel", layers[:-1]), bounds, tmp_path / "b.h5",
+        convert_caffe_generator(write_generator_caffemodel(tmp_path / "b.caffemodel", layers[:-1]), bounds, tmp_path / "b.h5",
                                 architecture=TINY)
     (tmp_path / "short.txt").write_text("1\n2\n")
     with pytest.raises(ConversionError, match=f"expected {CODE} non-negative numbers .* got 2 values"):
-        convert_caffe_generator(write_caffemodel(tmp_path / "c.caffemodel", layers), tmp_path / "short.txt",
+        convert_caffe_generator(write_generator_caffemodel(tmp_path / "c.caffemodel", layers), tmp_path / "short.txt",
                                 tmp_path / "c.h5", architecture=TINY)
     assert not (tmp_path / "a.h5").exists() and not (tmp_path / "c.h5").exists()
 
