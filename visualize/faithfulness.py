@@ -55,7 +55,8 @@ def pixel_order(heat: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def curve(model, x: Tensor, start: Tensor, rank: np.ndarray, index: int, steps: int, batch_size: int) -> np.ndarray:
     """P(index) on the images that take the pixels of rank < round(f_k h w) from ``x`` and the
-    others from ``start`` (deletion: ``x`` is the black image, ``start`` the input) (both (1, C, h, w) inputs), for f_k = k / steps, k = 0..steps."""
+    others from ``start`` (both (1, C, h, w) inputs; for deletion ``x`` is the black image and
+    ``start`` the input), for f_k = k / steps, k = 0..steps."""
     xp = x.backend.xp
     counts = np.rint(np.linspace(0, 1, steps + 1) * rank.size).astype(np.int64)
     rank = xp.asarray(rank)

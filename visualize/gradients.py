@@ -25,7 +25,8 @@ from minigrad import no_grad, relu_mode
 from minigrad.tensor import Tensor
 from visualize.inputs import layer_label, pixel_gradient, require_classes, resolve_class
 
-__all__ = ["Backprop", "backprop_class", "class_info", "backprop_unit", "gradient_batches", "layer_gradient", "to_pixel_layout"]
+__all__ = ["Backprop", "backprop_class", "class_info", "backprop_unit", "gradient_batches", "layer_gradient",
+           "to_pixel_layout"]
 
 
 @dataclass

@@ -187,7 +187,8 @@ class IntegratedGradients(Method):
             imaging.heatmap(total, "IG" if gray else "IG, summed over RGB", signed=True),
             imaging.panel(imaging.overlay(shown, np.clip(total / peak, 0, 1)), "positive part over the input")])
         report = {"target": info, "baseline": name, "steps": steps, "rule": rule,
-                  "score": ig.score, "baseline_score": ig.baseline_score, "attribution_sum": float(ig.attributions.sum()),
+                  "score": ig.score, "baseline_score": ig.baseline_score,
+                  "attribution_sum": float(ig.attributions.sum()),
                   "completeness_error": ig.completeness_error, "passes": ig.passes, "faithfulness": auc}
         return Output(arrays={"attributions": attributions.astype(np.float32), "map": total.astype(np.float32),
                               "baseline": start, "image": shown},

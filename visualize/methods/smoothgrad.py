@@ -103,7 +103,8 @@ class SmoothGrad(Method):
     reference = ("D. Smilkov, N. Thorat, B. Kim, F. Viegas, M. Wattenberg. SmoothGrad: removing noise by adding "
                  "noise. ICML Workshop on Visualization for Deep Learning 2017")
     url = "https://arxiv.org/abs/1706.03825"
-    summary = "A gradient map (saliency, guided backprop or integrated gradients) averaged over noisy copies of the image."
+    summary = ("A gradient map (saliency, guided backprop or integrated gradients) averaged over noisy copies "
+               "of the image.")
     example = "minigrad smoothgrad --model vgg16 --image photo.jpg --samples 50 --sigma 0.15"
     params = (TARGET.with_help("class to explain (index or name); default: the predicted class"),
               Choice("underlying", "saliency", "the map that is averaged", choices=UNDERLYING),
