@@ -36,13 +36,12 @@ from visualize import imaging
 from visualize.input_kinds import NoInput
 from visualize.inputs import layer_label, predict, resolve_class
 from visualize.method import Example, Method, Output, register
+from visualize.methods.class_visualization import ALL_CLASSES_UP_TO, unit_objective
 from visualize.optvis import objectives, space
 from visualize.optvis.render import render
 from visualize.optvis.resample import resize
 from visualize.params import LAYER, TARGET, UNIT, Choice, Float, Int, Text
 
-#: the most classes drawn in one picture when --class is not given
-ALL_CLASSES_UP_TO = 10
 _LUMA = (0.299, 0.587, 0.114)
 
 
@@ -145,18 +144,11 @@ class DgnAm(Method):
         model = self.model
         gen = load_generator(generator, model)
         if layer is not None:
-            path = model.resolve(layer)
-            channel = unit[0] if unit else 0
-            objective = objectives.channel(layer, channel) if len(unit or ()) < 3 else \
-                objectives.neuron(layer, channel, unit[1], unit[2])
-            classes, labels = None, [f"{layer_label(model, path)} unit {','.join(map(str, unit or (0,)))}"]
+            objective, classes = unit_objective(model, layer, unit), None
+            labels = [f"{layer_label(model, model.resolve(layer))} unit {','.join(map(str, unit or (0,)))}"]
         else:
-            if target is not None:
-                classes = np.array([resolve_class(model, target)])
-            elif len(model.class_names) <= ALL_CLASSES_UP_TO:
-                classes = np.arange(len(model.class_names))
-            else:
-                classes = np.array([0])
+            classes = np.array([resolve_class(model, target)]) if target is not None else \
+                np.arange(len(model.class_names)) if len(model.class_names) <= ALL_CLASSES_UP_TO else np.array([0])
             objective, labels = objectives.class_logit(classes), []
         n = 1 if classes is None else len(classes)
         span = np.maximum(gen.code_max - gen.code_min, np.float32(1e-12))
