@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo bench train-mnist clean
+.PHONY: test test-slow demo bench train-mnist clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# the tests marked slow (longer syntheses, trainings, the dask cluster): CI runs them once too
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider -m slow $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	$(VENV)/bin/minigrad demo --out demo
