@@ -110,6 +110,11 @@ class TensorRef:
         if len(size) != len(stride):
             raise ConversionError(f"tensor size {size} and stride {stride} differ in length")
         if all(size):
+            last = storage_offset + sum((n - 1) * s for n, s in zip(size, stride))
+            if last >= storage.numel:
+                raise ConversionError(
+                    f"tensor of size {size}, stride {stride}, offset {storage_offset} reaches element "
+                    f"{last} of a storage that declares only {storage.numel} elements")
             elements = 1
             for n in size:
                 elements *= n
@@ -118,11 +123,6 @@ class TensorRef:
                     f"tensor of size {size}, stride {stride} has {elements} elements but its storage "
                     f"declares only {storage.numel} element(s): an expanded (stride-0) or overlapping "
                     f"view, which a state dict never holds; save tensor.contiguous() instead")
-            last = storage_offset + sum((n - 1) * s for n, s in zip(size, stride))
-            if last >= storage.numel:
-                raise ConversionError(
-                    f"tensor of size {size}, stride {stride}, offset {storage_offset} reaches element "
-                    f"{last} of a storage that declares only {storage.numel} elements")
         self.storage, self.offset, self.size, self.stride = storage, storage_offset, size, stride
 
     @property

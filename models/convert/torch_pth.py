@@ -114,11 +114,30 @@ def read_zip(path, check=None) -> dict[str, np.ndarray]:
 
 
 # -------------------------------------------------------------------------------------- legacy
+class _BoundedReader:
+    """``f`` whose ``read(n)`` never asks for more than the bytes left in the file:
+    :func:`pickletools.genops` reads an opcode's declared length in one call, and a damaged
+    length (2**60 from one changed byte, found by the fuzz test) would be a MemoryError."""
+
+    def __init__(self, f, size: int):
+        self.f, self.size = f, size
+
+    def read(self, n: int = -1) -> bytes:
+        left = max(self.size - self.f.tell(), 0)
+        return self.f.read(left if n is None or n < 0 else min(n, left))
+
+    def readline(self) -> bytes:
+        return self.f.readline()
+
+    def tell(self) -> int:
+        return self.f.tell()
+
+
 def _next_pickle(f, source: str) -> bytes:
     """The bytes of the next pickle in the stream (opcodes are parsed, nothing executes)."""
     start = f.tell()
     try:
-        for opcode, _arg, _pos in pickletools.genops(f):
+        for opcode, _arg, _pos in pickletools.genops(_BoundedReader(f, os.fstat(f.fileno()).st_size)):
             if opcode.name == "STOP":
                 break
         else:

@@ -136,3 +136,15 @@ def test_damaged_checkpoint_converts_or_is_refused(worker, valid_checkpoints, tm
     out.write_bytes(bytes(damaged))
     answer = worker.read(f"checkpoint:{fmt}", out)
     assert answer == "OK" or (answer.startswith("REFUSED") and str(out) in answer), answer
+
+
+def test_huge_declared_pickle_length_is_refused_not_a_memory_error(worker, valid_checkpoints, tmp_path):
+    """Found by the fuzz test: byte 14 of the legacy header pickles set to 141 turns an opcode into
+    BINUNICODE8 with a declared length of 1.8e17 bytes; pickletools read it in one call
+    (MemoryError). Reads are now bounded by the bytes left in the file."""
+    damaged = bytearray(valid_checkpoints["torch-legacy"][0].read_bytes())
+    damaged[14] = 141
+    path = tmp_path / "long_string.pth"
+    path.write_bytes(bytes(damaged))
+    answer = worker.read("checkpoint:torch-legacy", path)
+    assert answer.startswith("REFUSED") and "damaged inside a pickle" in answer, answer

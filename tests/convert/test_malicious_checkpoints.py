@@ -12,11 +12,19 @@ import pytest
 
 from convert_test_helpers import (LEGACY_HEADER, op_global, op_str, op_tuple, state_dict_pickle,
                                   write_legacy_pth, write_zip_pth)
-from models.convert.convert import convert
+from models.convert.convert import convert, read_source
+from models.convert.detect import detect_format
 from models.convert.errors import ConversionError, UnsafeCheckpointError
 from visualize.cli import main as cli_main
 
 STATE = {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.ones(2, np.float32)}
+
+
+def read_without_architecture(src):
+    """Read a checkpoint's tensors with only the container's own checks: ``convert`` checks the
+    keys and shapes against the architecture before any storage is read, which would refuse
+    these small states before the check under test."""
+    return read_source(src, detect_format(src, None))
 
 
 def call(module, name, *args: bytes) -> bytes:
@@ -133,7 +141,7 @@ def test_storage_larger_than_its_bytes_is_refused(tmp_path, writer, match):
     src = tmp_path / "big.pth"
     writer(src, STATE, storage_numel={"0": 1_000_000})
     with pytest.raises(ConversionError, match=match):
-        convert(src, tmp_path / "out.h5", "alexnet")
+        read_without_architecture(src)   # (convert refuses it earlier: its keys are not alexnet's)
 
 
 def test_view_beyond_storage_is_refused(tmp_path):
@@ -173,4 +181,4 @@ def test_crc_damage_in_a_storage_is_refused(tmp_path):
     data[info.header_offset + 30 + len(info.filename) + 3] ^= 0xFF   # inside the stored bytes
     src.write_bytes(bytes(data))
     with pytest.raises(ConversionError, match="cannot be read"):
-        convert(src, tmp_path / "out.h5", "alexnet")
+        read_without_architecture(src)
