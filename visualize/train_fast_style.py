@@ -175,14 +175,21 @@ def style_targets(net, settings: Settings) -> list:
     return out
 
 
-def style_distances(loss_net, image: np.ndarray, targets: list, loss_net_name: str = "random_multiscale") -> list:
-    """E_style (the training's Gram distance) of ``image`` (H, W, 3) in [0, 1] to each
-    painting's Gram matrices in ``targets`` (from :func:`style_targets`)."""
+def style_distances(loss_net, image: np.ndarray, targets: list, loss_net_name: str = "random_multiscale",
+                    relative: bool = True) -> list:
+    """The Gram distance of ``image`` (H, W, 3) in [0, 1] to each painting's Gram matrices
+    in ``targets`` (from :func:`style_targets`): ``relative`` the training's E_style
+    (sum_l ||G_l - A_l||^2 / ||A_l||^2, each painting scaled by its own norm), else the
+    Euclidean distance sqrt(sum_l ||G_l - A_l||^2) in Gram space, one scale for every painting
+    (the question "which painting is nearest" compares distances across paintings)."""
     layers = LOSS_NETS[loss_net_name]["style"]
     x = Tensor(backends.current().asarray(np.ascontiguousarray(np.asarray(image, np.float32).transpose(2, 0, 1)[None])))
     with no_grad():
         acts = loss_net.capture(normalized(loss_net, x), layers)
-        return [float(gram_distance(t).parts(acts)["style"].data) for t in targets]
+        if relative:
+            return [float(gram_distance(t).parts(acts)["style"].data) for t in targets]
+        grams = {k: backends.backend_of(a.data).to_numpy(gram(a).data)[0].astype(np.float64) for k, a in acts.items()}
+        return [float(np.sqrt(sum(((grams[k] - t[k]) ** 2).sum() for k in layers))) for t in targets]
 
 
 def step_loss(net, loss_net, objectives, crops, styles, settings: Settings):
@@ -251,6 +258,12 @@ def train(settings: Settings, *, checkpoint=None, checkpoint_every: int = 100, r
     bar.close()
     net.eval()
     return result
+
+
+def settings_from_record(meta: dict) -> Settings:
+    """The :class:`Settings` a weights file was trained with (its ``settings`` record)."""
+    record = dict(meta["settings"])
+    return Settings(**{k: tuple(v) if isinstance(v, list) else v for k, v in record.items()})
 
 
 def weights_metadata(result: TrainResult, command: str) -> dict:
