@@ -37,6 +37,7 @@ import backends
 import minigrad
 import minigrad.functional as F
 from minigrad import nn
+from benchmarks.fast_style_case import fast_style_cases
 from benchmarks.harness import Workload
 
 PROJECT, REFERENCE = "minigrad", "pytorch"
@@ -382,9 +383,9 @@ def _conv_cases(prefix, shapes):
 
 
 CASES = (_network_suite("vgg16", 224, "relu5_1", 512) + _batch_cases("alexnet", 224, (1, 8))
-         + _conv_cases("conv2d", VGG16_CONV_SHAPES))
+         + _conv_cases("conv2d", VGG16_CONV_SHAPES) + fast_style_cases())
 TINY_CASES = (_network_suite("tiny", 16, "relu2", 24) + _batch_cases("tiny", 16, (2,))
-              + _conv_cases("tiny_conv2d", [(8, 16, 12)]))
+              + _conv_cases("tiny_conv2d", [(8, 16, 12)]) + fast_style_cases(tiny=True))
 ALL_CASES = {c.name: c for c in CASES + TINY_CASES}
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 
 import minigrad
-from benchmarks.cases import Case, _comparison
 from models import fast_style
 
 SHIPPED = Path(__file__).resolve().parent.parent / "weights" / "fast_style.h5"
@@ -82,8 +81,10 @@ def _network(widths):
     return fast_style.FastStyleNet(FIVE, widths, rng=np.random.default_rng(0)).eval().requires_grad_(False)
 
 
-def fast_style_case(name: str, size: int, widths=fast_style.WIDTHS) -> Case:
-    """Stylize a size x size image with a 0.7 / 0.3 mix of the first two styles."""
+def fast_style_case(name: str, size: int, widths=fast_style.WIDTHS):
+    """Stylize a size x size image with a 0.7 / 0.3 mix of the first two styles (a
+    :class:`benchmarks.cases.Case`; imported here because benchmarks.cases lists these cases)."""
+    from benchmarks.cases import Case, _comparison
     info = {"network": f"fast_style {list(widths)}", "input_shape": [1, 3, size, size], "backward": False}
 
     def prepare(ctx):
@@ -101,5 +102,8 @@ def fast_style_case(name: str, size: int, widths=fast_style.WIDTHS) -> Case:
                 prepare, info=info)
 
 
-FAST_STYLE_CASES = [fast_style_case("fast_style_512", 512)]
-TINY_FAST_STYLE_CASES = [fast_style_case("tiny_fast_style", 16, (2, 4, 4))]
+def fast_style_cases(tiny: bool = False) -> list:
+    """The suite's case (512 x 512 at the shipped widths), or the tests' tiny one."""
+    if tiny:
+        return [fast_style_case("tiny_fast_style", 16, (2, 4, 4))]
+    return [fast_style_case("fast_style_512", 512)]
