@@ -18,7 +18,9 @@ computes only the gradient with respect to its input). D and its loss follow the
 form; D sees only images (the paper's D also sees the code).
 
 Reproducibility: ``np.random.SeedSequence(seed)`` gives the initial weights of G and D and,
-per epoch, the shuffling order, so the same seed gives the same weights on NumPy. A
+per epoch, the shuffling order, so the same seed gives the same weights on NumPy with the
+same BLAS thread count (OpenBLAS splits its sums by threads: one thread and two give
+different last bits; the shipped file was made with ``OPENBLAS_NUM_THREADS=1``). A
 checkpoint is written after every epoch (weights, both optimizers' moments, the loss
 history); ``resume`` continues from it to the same weights as an uninterrupted run.
 """
