@@ -33,13 +33,13 @@ import numpy as np
 import backends
 from minigrad import no_grad
 from visualize import imaging
-from visualize.feature_space import dataset_source, default_feature_layer, feature_file
+from visualize.feature_space import FEATURES, LIMIT, dataset_source, default_feature_layer, feature_file
 from visualize.input_kinds import Dataset
 from visualize.inputs import predict, resolve_class
 from visualize.method import Example, Method, Output, register
 from visualize.optvis import objectives, param, projections, regularizers, space, transforms
 from visualize.optvis.render import render
-from visualize.params import BATCH_SIZE, TARGET, Float, Int, Layer, Text
+from visualize.params import BATCH_SIZE, TARGET, Float, Int, Layer
 
 
 class CentreBias:
@@ -102,9 +102,8 @@ class Multifaceted(Method):
         Int("jitter", 1, "random shift of up to this many pixels before each step", lo=0),
         Float("centre_start", 0.4, "radius of the region optimized at the first step (fraction of the half "
                                    "diagonal; 1: no centre bias)", lo=0.0, hi=1.0),
-        Text("features", None, "a features file made by `minigrad features` for this --model and --data (default: "
-                               "extract the features for this run only)"),
-        Int("limit", None, "use only the first N images of --data (default: all)", lo=2),
+        FEATURES,
+        LIMIT,
         BATCH_SIZE,
     )
     presets = {"alexnet": {"jitter": 8, "lr": 0.02, "tv": 0.05}, "vgg16": {"jitter": 8, "lr": 0.02, "tv": 0.05}}
