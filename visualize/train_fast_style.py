@@ -406,9 +406,10 @@ def run_cli(args) -> int:
     except (ValueError, KeyError, FileNotFoundError) as exc:
         raise UserError(str(exc).strip('"')) from None
     command = "minigrad train fast-style " + " ".join(shlex.quote(a) for a in (
-        "--out", str(out), "--seed", str(args.seed), "--styles", *styles, "--content",
-        *(args.content or ["(default)"]), "--loss-net", args.loss_net, "--size", str(args.size), "--batch",
-        str(args.batch), "--steps", str(args.steps), "--style-weight", str(args.style_weight),
+        "--out", str(out), "--seed", str(args.seed), "--styles", *styles,
+        *(("--content", *args.content) if args.content else ()), "--loss-net", args.loss_net,
+        "--size", str(args.size), "--batch", str(args.batch), "--steps", str(args.steps),
+        "--style-weight", str(args.style_weight),
         *(() if args.time_limit is None else ("--time-limit", str(args.time_limit)))))
     fast_style.save(result.net, out, weights_metadata(result, command))
     state = f"stopped by --time-limit at step {result.steps} of {settings.steps}" if result.stopped_early else \
