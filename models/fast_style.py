@@ -56,6 +56,7 @@ from minigrad import nn, no_grad
 from minigrad.tensor import Tensor
 from models.atomic import atomic_path
 from models.hdf5_weights import WeightsValidationError
+from models.network import image_pixels
 
 __all__ = ["FastStyleNet", "stylize", "mixing_weights", "parse_mix", "check_mix", "resolve_style", "save", "load", "FORMAT", "WIDTHS",
            "RESIDUAL_BLOCKS", "MIN_SIDE"]
@@ -245,7 +246,7 @@ def stylize(net: FastStyleNet, image, weights) -> np.ndarray:
     """The (H, W, 3) float32 image in [0, 1] stylized by ``net`` with mixing ``weights`` (S,)
     (from :func:`mixing_weights`). The image is reflect-padded to multiples of 4 and the
     output cropped back, so any size with sides >= :data:`MIN_SIDE` works."""
-    img = np.asarray(image, dtype=np.float32)
+    img = image_pixels("fast-style", image)     # finite floats in [0, 1], or a ValueError saying why
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=-1)
     if img.ndim != 3 or img.shape[-1] not in (1, 3):

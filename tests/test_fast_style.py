@@ -2,6 +2,8 @@
 network (input, mixing weights, conditional norm parameters), PyTorch's same network,
 style mixing as a convex combination of (gamma, beta), any image size, the style/mix
 messages, the weights file and its damaged variants."""
+import re
+
 import h5py
 import numpy as np
 import pytest
@@ -100,6 +102,14 @@ def test_stylize_any_size(shape):
 def test_stylize_refuses_tiny_images():
     with pytest.raises(ValueError, match="at least 8"):
         fast_style.stylize(tiny(), np.zeros((7, 30, 3), np.float32), [1.0, 0, 0])
+
+
+@pytest.mark.parametrize("bad, words", [(np.full((12, 12, 3), np.nan, np.float32), "NaN"),
+                                        (np.full((12, 12, 3), 200, np.uint8), "/ 255"),
+                                        (np.full((12, 12, 3), 3.0, np.float32), "outside [0, 1]")])
+def test_stylize_refuses_what_is_not_an_image_in_0_1(bad, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        fast_style.stylize(tiny(), bad, [1.0, 0, 0])
 
 
 def test_style_names_resolve_like_a_user_types_them():
