@@ -58,8 +58,8 @@ from models.atomic import atomic_path
 from models.hdf5_weights import WeightsValidationError
 from models.network import image_pixels
 
-__all__ = ["FastStyleNet", "stylize", "mixing_weights", "parse_mix", "check_mix", "resolve_style", "save", "load", "FORMAT", "WIDTHS",
-           "RESIDUAL_BLOCKS", "MIN_SIDE"]
+__all__ = ["FastStyleNet", "stylize", "mixing_weights", "parse_mix", "check_mix", "resolve_style", "save", "load",
+           "FORMAT", "WIDTHS", "RESIDUAL_BLOCKS", "MIN_SIDE"]
 
 FORMAT = "minigrad-fast-style"
 FORMAT_VERSION = 1
