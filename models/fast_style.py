@@ -3,7 +3,7 @@ styles, so that stylizing is one forward pass (Johnson, Alahi & Fei-Fei 2016), w
 normalization (Ulyanov, Vedaldi & Lempitsky 2016) made conditional on the style (Dumoulin,
 Shlens & Kudlur 2017): one network for many paintings, and mixtures of them.
 
-The network (Johnson et al.'s, Table 1 of their supplementary material, at the widths
+The network (Johnson et al.'s, from their supplementary material, at the widths
 ``(c1, c2, c3)``; theirs are 32, 64, 128)::
 
     reflect-pad 4, conv 9x9  3 -> c1,           CIN, ReLU        H x W
@@ -15,15 +15,16 @@ The network (Johnson et al.'s, Table 1 of their supplementary material, at the w
     reflect-pad 4, conv 9x9 c1 -> 3, sigmoid                     the image in [0, 1]
 
 Upsampling is a nearest-neighbour resize followed by a convolution rather than a strided
-transposed convolution, which avoids checkerboard artefacts (Odena, Dumoulin & Olah 2016);
-reflection padding avoids dark borders. Every normalization is a conditional instance norm
+transposed convolution, which avoids checkerboard artefacts (Odena, Dumoulin & Olah,
+"Deconvolution and Checkerboard Artifacts", Distill 2016); reflection padding avoids dark
+borders; the output goes through a sigmoid (Dumoulin et al.; Johnson et al. scale a tanh). Every normalization is a conditional instance norm
 (CIN): with mu, sigma the mean and standard deviation of one sample's channel over H, W,
 
     CIN(x; s) = gamma_s (x - mu) / sigma + beta_s
 
 and one pair (gamma_s, beta_s) per style s and channel. Styles are mixed by a convex
 combination of the pairs, (gamma, beta) = sum_s w_s (gamma_s, beta_s) with w_s >= 0 and
-sum_s w_s = 1 (Dumoulin et al., section 4.2); a one-hot w is a single style.
+sum_s w_s = 1 (Dumoulin et al.'s style interpolation); a one-hot w is a single style.
 
 The input is the image in [0, 1] (RGB, any size with sides of at least :data:`MIN_SIDE`);
 :func:`stylize` pads it by reflection to a multiple of 4 and crops the output back.
