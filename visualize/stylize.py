@@ -311,8 +311,9 @@ def method_output(model, data, rng, params: dict):
               resume=None if resume is None else load_picture(resume, "--resume"),
               lr=p.pop("learning_rate"), every=every, rng=rng, on_every=report_step,
               progress=sys.stderr.isatty(), **p)
-    inputs = ([imaging.panel(data.content, "content")] if data.content is not None else []) + \
-        [imaging.panel(s, f"style {w:.2f}" if len(data.styles) > 1 else "style")
+    side = max(out.picture.shape[:2])   # inputs shown at the result's size
+    inputs = ([imaging.panel(fit_longest(rgb(data.content), side), "content")] if data.content is not None else []) + \
+        [imaging.panel(fit_longest(rgb(s), side), f"style {w:.2f}" if len(data.styles) > 1 else "style")
          for s, w in zip(data.styles, data.style_weights)]
     first, last = out.history[0], out.history[-1]
     parts = [k for k in last if k not in ("step", "scale", "objective")]

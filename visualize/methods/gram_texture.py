@@ -40,5 +40,5 @@ class GramTexture(Method):
 
     @classmethod
     def examples(cls, demo):
-        return [Example(("--model", "random_multiscale", "--style", path, "--size", "64", "--iterations", "20"),
-                        "random_multiscale, 64 px, 20 L-BFGS steps") for path in demo.textures()[:2]]
+        return [Example(("--model", "random_multiscale", "--style", path, "--size", "48", "--iterations", "15"),
+                        "random_multiscale, 48 px, 15 L-BFGS steps") for path in demo.textures()[:1]]

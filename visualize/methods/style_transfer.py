@@ -58,8 +58,8 @@ class StyleTransfer(Method):
         content = demo.content_images()
         styles = demo.style_images()
         return [Example(("--model", "random_multiscale", "--content", content[-1], "--style", styles[-2],
-                         "--size", "64", "--iterations", "20"),
-                        "random_multiscale, 64 px, 20 L-BFGS steps"),
+                         "--size", "64", "--iterations", "12"),
+                        "random_multiscale, 64 px, 12 L-BFGS steps"),
                 Example(("--model", "random_multiscale", "--content", content[-1], "--style", styles[-2],
-                         "--size", "64", "--iterations", "20", "--original-colors", "luminance"),
+                         "--size", "64", "--iterations", "12", "--original-colors", "luminance"),
                         "the same with the photo's colours (luminance-only transfer)")]
