@@ -202,7 +202,7 @@ def _read(path, architecture, shown, keep):
             f"weights file '{shown}' is damaged: HDF5 cannot read it ({type(e).__name__}: {e}); "
             f"download or convert it again") from None
     if problems:
-        problems.sort(key=lambda p: p[0])
+        problems.sort(key=lambda p: str(p[0]))   # (a damaged link name may come back as bytes)
         lines = "\n".join(f"  {msg}" for _, msg in problems)
         raise WeightsValidationError(
             f"weights file '{shown}' failed validation ({len(problems)} problems):\n{lines}",
@@ -273,7 +273,10 @@ def _raw_data_ranges(path) -> list:
 
 
 def _check_attr_sizes(f, where, problems) -> None:
-    """Refuse attributes whose declared size is beyond any weights file's (before reading them)."""
+    """Refuse attributes whose declared size is beyond any weights file's, or whose type is not
+    a number, a fixed-length byte string or a variable-length string (before reading them:
+    reading a variable-length *sequence* whose kind byte is damaged crashes HDF5 with a
+    segmentation fault, found by the fuzz test)."""
     names = list(f.attrs)
     if len(names) > MAX_ATTRS:
         problems.append((where, f"'{where}' has {len(names)} attributes (at most {MAX_ATTRS} expected)"))
@@ -284,6 +287,9 @@ def _check_attr_sizes(f, where, problems) -> None:
         if declared > MAX_ATTR_BYTES or attr.shape is None or int(np.prod(attr.shape, dtype=np.int64)) > MAX_ATTR_BYTES:
             problems.append((f"{where}{name}", f"attribute '{name}' of '{where}' declares {declared} bytes "
                                                f"(shape {attr.shape}); at most {MAX_ATTR_BYTES} expected"))
+        elif not (attr.dtype.kind in "biufS" or (attr.dtype.kind == "O" and h5py.check_string_dtype(attr.dtype))):
+            problems.append((f"{where}{name}", f"attribute '{name}' of '{where}' has type {attr.dtype} "
+                                               f"({type(attr.get_type()).__name__}), not a number or a string"))
 
 
 def extra_attrs(f) -> dict:

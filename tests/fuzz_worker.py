@@ -52,6 +52,11 @@ def _own_errors():
             "image": ImageFileError}
 
 
+def _one_line(text: str) -> str:
+    """``text`` on one ASCII line (file names from damaged files may hold any bytes)."""
+    return text.replace("\n", " ").encode("ascii", "backslashreplace").decode("ascii")[:400]
+
+
 def main() -> None:
     readers = {"weights": _weights, "checkpoint": _checkpoint, "image": _image}
     own_errors = _own_errors()
@@ -67,9 +72,9 @@ def main() -> None:
             readers[name](path, fmt) if fmt else readers[name](path)
             print("OK", flush=True)
         except own_errors[name] as exc:
-            print("REFUSED", str(exc).replace("\n", " ")[:300], flush=True)
+            print("REFUSED", _one_line(str(exc)), flush=True)
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, which fails the test
-            print("OTHER", f"{type(exc).__name__}: {exc}".replace("\n", " ")[:300], flush=True)
+            print("OTHER", _one_line(f"{type(exc).__name__}: {exc}"), flush=True)
 
 
 class FuzzWorker:
@@ -83,7 +88,7 @@ class FuzzWorker:
         env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
         self.proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), str(self.memory_bytes)],
                                      cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, bufsize=1)
+                                     text=True, errors="backslashreplace", bufsize=1)
         assert self._answer(120) == "READY"
 
     def _answer(self, timeout):

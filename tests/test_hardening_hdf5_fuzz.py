@@ -78,6 +78,20 @@ def test_global_heap_that_never_ends_is_refused_not_a_hang(worker, valid_file, t
     assert answer.startswith("REFUSED") and "global heap" in answer and str(path) in answer, answer
 
 
+def test_variable_length_sequence_attribute_is_refused_not_a_crash(worker, valid_file, tmp_path):
+    """Found by the fuzz test: the 'architecture' attribute's datatype says variable-length
+    *string* (class 9, kind 1); kind 2 makes it a sequence of an unknown kind, and reading it
+    crashed HDF5 with a segmentation fault. Types are now checked before any attribute is read."""
+    data = bytearray(valid_file.read_bytes())
+    at = data.find(b"architecture\x00\x00\x00\x00") + 16      # the datatype message after the padded name
+    assert (data[at], data[at + 1]) == (0x19, 1), "the attribute's layout changed: update this test"
+    data[at + 1] = 2
+    path = tmp_path / "vlen_sequence.h5"
+    path.write_bytes(bytes(data))
+    answer = worker.read("weights", path)
+    assert answer.startswith("REFUSED") and "not a number or a string" in answer, answer
+
+
 @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_damaged_structure_loads_or_is_refused(worker, valid_file, structure_offsets, tmp_path, data):
