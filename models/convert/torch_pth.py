@@ -21,6 +21,7 @@ import os
 import pickletools
 import struct
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -30,6 +31,10 @@ from models.convert.safe_unpickle import (StorageRef, materialize, restricted_lo
 
 LEGACY_MAGIC = 0x1950a86a20f9469cfc6c
 LEGACY_PROTOCOL = 1001
+#: What zipfile raises on a damaged archive (a damaged version field: NotImplementedError; a
+#: damaged deflate stream: zlib.error; a damaged flag bit: RuntimeError "encrypted").
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError,
+               RuntimeError, zlib.error, struct.error)
 
 
 def _dtype(storage_dtype: str, little_endian: bool) -> np.dtype:
@@ -60,7 +65,7 @@ def read_zip(path, check=None) -> dict[str, np.ndarray]:
     source = f"'{path}'"
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except _ZIP_ERRORS as exc:
         raise ConversionError(f"checkpoint {source} is not a readable zip archive (truncated or "
                               f"damaged download?): {exc}") from exc
     with zf:
@@ -72,7 +77,7 @@ def read_zip(path, check=None) -> dict[str, np.ndarray]:
                 return zf.read(infos[f"{folder}/{name}"])
             except KeyError:
                 raise ConversionError(f"checkpoint {source} has no record '{folder}/{name}'") from None
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            except _ZIP_ERRORS as exc:
                 raise ConversionError(f"checkpoint {source}: record '{name}' cannot be read "
                                       f"(truncated or damaged?): {exc}") from exc
 

@@ -148,3 +148,15 @@ def test_huge_declared_pickle_length_is_refused_not_a_memory_error(worker, valid
     path.write_bytes(bytes(damaged))
     answer = worker.read("checkpoint:torch-legacy", path)
     assert answer.startswith("REFUSED") and "damaged inside a pickle" in answer, answer
+
+
+def test_damaged_zip_version_field_is_refused(worker, valid_checkpoints, tmp_path):
+    """Found by a longer fuzz run: a central-directory entry asking for zip version 22.7 made
+    zipfile raise NotImplementedError, which escaped."""
+    damaged = bytearray(valid_checkpoints["torch-zip"][0].read_bytes())
+    entry = damaged.find(b"PK\x01\x02")                 # the first central-directory entry (data.pkl)
+    damaged[entry + 6] = 227                             # "version needed to extract"
+    path = tmp_path / "version.pth"
+    path.write_bytes(bytes(damaged))
+    answer = worker.read("checkpoint:torch-zip", path)
+    assert answer.startswith("REFUSED") and "22.7" in answer, answer
