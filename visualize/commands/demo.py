@@ -202,9 +202,9 @@ def run(args) -> int:
             try:
                 with _inside(out):
                     files = run_method(parser.parse_args(argv), method)
-                entry.pictures = [out / p for p in files if p.suffix == ".png"]
-                entry.sidecars = [json.loads((out / p).with_suffix(".json").read_text()) for p in files
-                                  if p.suffix == ".png"]
+                pictures = [p for p in files if p.suffix == ".png" and p.with_suffix(".json") in files]
+                entry.pictures = [out / p for p in pictures]       # (attachments such as x.frames.png aside)
+                entry.sidecars = [json.loads((out / p).with_suffix(".json").read_text()) for p in pictures]
             except (Exception, SystemExit) as exc:  # show the failure in the gallery, keep going
                 entry.error = f"{type(exc).__name__}: {exc}"
                 failures += 1
