@@ -53,8 +53,10 @@ def _own_errors():
 
 
 def _one_line(text: str) -> str:
-    """``text`` on one ASCII line (file names from damaged files may hold any bytes)."""
-    return text.replace("\n", " ").encode("ascii", "backslashreplace").decode("ascii")[:400]
+    """``text`` on one printable ASCII line (names from damaged files may hold any character,
+    "\r" included, which would split the answer)."""
+    printable = "".join(c if c.isprintable() else " " for c in text)
+    return printable.encode("ascii", "backslashreplace").decode("ascii")[:400]
 
 
 def main() -> None:
