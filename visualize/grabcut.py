@@ -36,8 +36,6 @@ import warnings
 import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import breadth_first_order, maximum_flow
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.mixture import GaussianMixture
 
 BGD, FGD, PR_BGD, PR_FGD = 0, 1, 2, 3
 GAMMA = 50.0
@@ -86,15 +84,18 @@ def pairwise_weights(image: np.ndarray):
     return p, q, GAMMA / dist * np.exp(-beta * d2)
 
 
-def _mixture(rng: np.random.Generator) -> GaussianMixture:
-    """A colour model that each fit continues from its last state (warm start): the first fit
-    starts from k-means, later ones take a few EM steps from the previous mixture, as GrabCut
-    re-estimates its models once per iteration."""
+def _mixture(rng: np.random.Generator):
+    """A colour model (scikit-learn's GaussianMixture, imported here: the command line loads
+    every method module at start) that each fit continues from its last state (warm start):
+    the first fit starts from k-means, later ones take a few EM steps from the previous
+    mixture, as GrabCut re-estimates its models once per iteration."""
+    from sklearn.mixture import GaussianMixture
     return GaussianMixture(COMPONENTS, covariance_type="full", reg_covar=1e-4, max_iter=EM_STEPS,
                            warm_start=True, random_state=int(rng.integers(2 ** 31)))
 
 
-def _fit(model: GaussianMixture, pixels: np.ndarray) -> GaussianMixture:
+def _fit(model, pixels: np.ndarray):
+    from sklearn.exceptions import ConvergenceWarning
     if len(pixels) < COMPONENTS:
         raise ValueError(f"grabcut: a region has {len(pixels)} pixels, fewer than its {COMPONENTS} colour "
                          "components; give larger seed regions")
