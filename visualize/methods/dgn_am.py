@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+import models
 from minigrad import functional as F
 from minigrad import optim
 from minigrad.tensor import Tensor
@@ -184,5 +185,8 @@ class DgnAm(Method):
 
     @classmethod
     def examples(cls, demo):
-        return [Example(("--model", m), f"{m}: every class through the shipped generator")
-                for m in demo.models if m == "mnist_cnn"]
+        """Gray nets through the shipped generator; colour nets only when the fc6 generator is converted."""
+        from visualize.arguments import load_model
+        fc6 = models.weights_path("caffe_fc6_generator").exists()
+        return [Example(("--model", m), f"{m}: every class through {default_generator(load_model(m))}")
+                for m in demo.models if fc6 or space.channels(load_model(m)) == 1]

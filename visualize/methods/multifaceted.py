@@ -167,6 +167,7 @@ class Multifaceted(Method):
 
     @classmethod
     def examples(cls, demo):
+        """The digit nets (the demo's photos are too few to cluster)."""
         return [Example(("--model", m, "--data", demo.dataset(m), "--features", demo.features(m), "--class", "7",
                          "--k", "5"), f"{m}: five facets of the 7s") for m in demo.models
-                if m == "mnist_cnn"]
+                if demo.dataset(m) == "mnist"]
