@@ -161,8 +161,9 @@ def test_the_sidecar_records_the_input_and_every_hyperparameter(mnist_weights_fi
                      "--out", str(tmp_path / "out")]) == 0
     meta = json.loads(next((tmp_path / "out").glob("*.json")).read_text())
     assert meta["input"] == str(path)
-    assert meta["hyperparameters"]["patch"] == 7 and set(meta["hyperparameters"]) == {
-        "target", "patch", "stride", "fill", "batch_size"}
+    from visualize.methods.occlusion import Occlusion
+    assert meta["hyperparameters"]["patch"] == 7
+    assert set(meta["hyperparameters"]) == {p.name for p in Occlusion.params}
     assert np.isfinite(meta["seconds"])
 
 
