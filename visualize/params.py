@@ -62,6 +62,14 @@ class Param:
     def _check_value(self, value):
         return value
 
+    def _converted(self, text, convert):
+        """``convert(text)`` checked by this kind's rules; the kind's message when it fails."""
+        try:
+            value = convert(str(text).strip())
+        except ValueError:
+            raise self._error(text) from None
+        return self._check_value(value)
+
     def check(self, model, value, params: dict):
         """Checks that need the model (its layers, its classes); returns the value to use.
         The base accepts everything."""
@@ -119,11 +127,7 @@ class Int(Param):
         return _bounds_text("an integer", self.lo, self.hi)
 
     def parse(self, text):
-        try:
-            value = int(str(text).strip())
-        except ValueError:
-            raise self._error(text) from None
-        return self._check_value(value)
+        return self._converted(text, int)
 
     def _check_value(self, value):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -146,11 +150,7 @@ class Float(Param):
         return _bounds_text("a number", self.lo, self.hi, self.lo_open)
 
     def parse(self, text):
-        try:
-            value = float(str(text).strip())
-        except ValueError:
-            raise self._error(text) from None
-        return self._check_value(value)
+        return self._converted(text, float)
 
     def _check_value(self, value):
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
