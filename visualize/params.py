@@ -70,6 +70,15 @@ class Param:
             raise self._error(text) from None
         return self._check_value(value)
 
+    def _converted_items(self, text, convert):
+        """Comma-separated items, each through ``convert``, checked as one tuple by this kind's
+        rules (the message shows ``text`` as typed)."""
+        try:
+            values = tuple(convert(p) for p in _split(text))
+        except ValueError:
+            raise self._error(text) from None
+        return self._check_value(values, shown=text)
+
     def check(self, model, value, params: dict):
         """Checks that need the model (its layers, its classes); returns the value to use.
         The base accepts everything."""
@@ -269,11 +278,7 @@ class FloatList(Param):
         return _bounds_text(f"{count}numbers like 0.5 or 0.4,0.5,0.6, each", self.lo, self.hi)
 
     def parse(self, text):
-        try:
-            values = tuple(float(p) for p in _split(text))
-        except ValueError:
-            raise self._error(text) from None
-        return self._check_value(values, shown=text)
+        return self._converted_items(text, float)
 
     def _check_value(self, value, shown=None):
         values = tuple(value) if isinstance(value, (tuple, list)) else (value,)
@@ -337,11 +342,7 @@ class Unit(Param):
         return "a channel or channel,y,x (non-negative integers)"
 
     def parse(self, text):
-        try:
-            values = tuple(int(p) for p in _split(text))
-        except ValueError:
-            raise self._error(text) from None
-        return self._check_value(values, shown=text)
+        return self._converted_items(text, int)
 
     def _check_value(self, value, shown=None):
         values = tuple(value) if isinstance(value, (tuple, list)) else (value,)
