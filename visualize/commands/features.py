@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 
 from visualize.errors import UserError
+from visualize.params import Int
 
 
 def register(subparsers):
@@ -35,7 +36,7 @@ def register(subparsers):
     p.add_argument("--pool", choices=("avg", "max", "argmax"), default="avg",
                    help="reduction of spatial layers per channel: mean, maximum, or maximum and its position "
                         "(for max-patches) (default: avg)")
-    p.add_argument("--batch", type=_positive, default=64, help="images per forward pass (default: 64)")
+    p.add_argument("--batch", type=Int("batch", 64, "", lo=1).argparse_type(), default=64, help="images per forward pass (default: 64)")
     p.add_argument("--dask", metavar="ADDRESS", default=None,
                    help="shard the images over the dask.distributed scheduler at ADDRESS (tcp://host:8786); "
                         "needs pip install 'minigrad[dask]'")
@@ -43,16 +44,6 @@ def register(subparsers):
                                                             "interrupted run over")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
-
-
-def _positive(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
 
 
 def run(args) -> int:
