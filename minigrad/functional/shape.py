@@ -84,7 +84,9 @@ class GetItem(Function):
     """y = x[index] (basic or advanced indexing).
 
     The gradient is scattered back: zeros shaped like x with dL/dy added at ``index``.
-    Repeated indices accumulate (``add.at``), as the chain rule requires.
+    Repeated indices accumulate (``add.at``), as the chain rule requires. A basic index
+    (integers, slices, ``...``, ``None``) selects every element at most once, so dL/dy is
+    simply written into its place (``add.at`` would give the same, one element at a time).
     """
 
     def __init__(self, index):
@@ -97,12 +99,21 @@ class GetItem(Function):
     def backward(self, gy):
         xp = get_array_module(gy)
         gx = xp.zeros(self.in_shape, dtype=self.dtype)
-        if xp.__name__ == "numpy":
+        if _is_basic(self.index):
+            gx[self.index] = gy
+        elif xp.__name__ == "numpy":
             np.add.at(gx, self.index, gy)
         else:
             import cupyx
             cupyx.scatter_add(gx, self.index, gy)
         return gx
+
+
+def _is_basic(index) -> bool:
+    """Whether ``index`` is basic indexing: integers, slices, Ellipsis and None only."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) and not isinstance(p, bool)
+               for p in parts)
 
 
 class Roll(Function):
