@@ -39,7 +39,8 @@ are this reference, written out. With fast paths on (:func:`minigrad.fast_paths`
 3x3 stride-1 convolution with many channels runs Winograd's F(2x2, 3x3)
 (:mod:`minigrad.kernels.winograd`), other stride-1 convolutions of large planes the
 shifted views of :mod:`minigrad.kernels.shifted_conv` (no im2col copy), and the rest im2col
-and col2im on threads (:mod:`minigrad.kernels.im2col`); tests compare each with this
+and col2im on threads (:mod:`minigrad.kernels.im2col`); :func:`conv2d` hands 7x7 and larger
+stride-1 kernels to the FFT (:mod:`minigrad.kernels.fft`). Tests compare each with this
 reference.
 """
 from __future__ import annotations
@@ -48,7 +49,10 @@ from dataclasses import dataclass
 
 from minigrad import kernels
 from minigrad.function import Function
+from minigrad.tensor import Tensor  # defined before minigrad.tensor imports the functions
+from minigrad.functional.fft_conv import conv2d_fft
 from minigrad.functional.im2col import col2im, im2col, pair
+from minigrad.kernels import fft as fast_fft
 from minigrad.kernels import im2col as threaded
 from minigrad.kernels import shifted_conv, winograd
 from minigrad.kernels.parallel import parallel_over_channels
@@ -304,7 +308,10 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     (zeros), ``dilation``: an int or an (h, w) pair. Output (N, O, Ho, Wo) with
     Ho = floor((H + 2 p - d (kh - 1) - 1) / s) + 1.
     """
-    return Conv2d(Geometry.parse("conv2d", stride, padding, dilation, groups))(x, weight, bias)
+    geometry = Geometry.parse("conv2d", stride, padding, dilation, groups)
+    if all(isinstance(a, Tensor) for a in (x, weight)) and fast_fft.replaces_conv(x.data, weight.data, geometry):
+        return conv2d_fft(x, weight, bias, geometry.padding)
+    return Conv2d(geometry)(x, weight, bias)
 
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0):

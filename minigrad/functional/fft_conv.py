@@ -19,12 +19,32 @@ the kernel zero-padded to that size, * = complex conjugate)::
 
 The backward formulas are exact for the same reason: every product they keep stays inside one
 period. Works for NumPy and CuPy arrays; float32 stays float32 (complex64 spectra).
+
+This module is the reference: transforms of exactly (Hp, Wp) with ``numpy.fft``. With fast
+paths on, :mod:`minigrad.kernels.fft` transforms at the next 5-smooth period on every core.
 """
 from __future__ import annotations
 
 from backends import get_array_module
 from minigrad.function import Function
 from minigrad.functional.im2col import pad_zeros, pair
+from minigrad.kernels import fft as fast_fft
+
+
+class _Transforms:
+    """rfft2 / irfft2 at one period: the reference's (numpy.fft at the padded size itself) or,
+    with fast paths on, :mod:`minigrad.kernels.fft`'s (a 5-smooth period, all cores)."""
+
+    def __init__(self, x, padded_size):
+        self.fast = fast_fft.applies(x)
+        self.size = fast_fft.fft_size(padded_size) if self.fast else tuple(padded_size)
+        self.xp = get_array_module(x)
+
+    def rfft2(self, a):
+        return fast_fft.rfft2(a, self.size) if self.fast else self.xp.fft.rfft2(a, s=self.size)
+
+    def irfft2(self, a):
+        return fast_fft.irfft2(a, self.size) if self.fast else self.xp.fft.irfft2(a, s=self.size)
 
 
 class Conv2dFFT(Function):
@@ -47,11 +67,12 @@ class Conv2dFFT(Function):
         if kh > hp or kw > wp:
             raise ValueError(f"conv2d_fft: kernel {(kh, kw)} is larger than the padded input {(hp, wp)}; "
                              f"use a larger image or more padding")
-        self.size, self.kernel, self.x_shape, self.has_bias = (hp, wp), (kh, kw), x.shape, bias is not None
-        self.x_hat = xp.fft.rfft2(x_pad, s=(hp, wp))
-        self.w_hat = xp.fft.rfft2(weight, s=(hp, wp))
+        self.fft = _Transforms(x, (hp, wp))
+        self.kernel, self.x_shape, self.has_bias = (kh, kw), x.shape, bias is not None
+        self.x_hat = self.fft.rfft2(x_pad)
+        self.w_hat = self.fft.rfft2(weight)
         y_hat = xp.einsum("nchw,ochw->nohw", self.x_hat, self.w_hat.conj())
-        y = xp.fft.irfft2(y_hat, s=(hp, wp))[:, :, :hp - kh + 1, :wp - kw + 1].astype(x.dtype, copy=False)
+        y = self.fft.irfft2(y_hat)[:, :, :hp - kh + 1, :wp - kw + 1].astype(x.dtype, copy=False)
         y = xp.ascontiguousarray(y)
         if bias is not None:
             y += bias.reshape(1, -1, 1, 1)
@@ -59,15 +80,15 @@ class Conv2dFFT(Function):
 
     def backward(self, gy):
         xp = get_array_module(gy)
-        (hp, wp), (kh, kw) = self.size, self.kernel
-        g_hat = xp.fft.rfft2(gy, s=(hp, wp))
+        kh, kw = self.kernel
+        g_hat = self.fft.rfft2(gy)
         gx = gw = gb = None
         if self.needs_input_grad[0]:
-            gx_pad = xp.fft.irfft2(xp.einsum("nohw,ochw->nchw", g_hat, self.w_hat), s=(hp, wp))
+            gx_pad = self.fft.irfft2(xp.einsum("nohw,ochw->nchw", g_hat, self.w_hat))
             (ph, pw), (h, w) = self.padding, self.x_shape[2:]
             gx = xp.ascontiguousarray(gx_pad[:, :, ph:ph + h, pw:pw + w]).astype(gy.dtype, copy=False)
         if self.needs_input_grad[1]:
-            gw_full = xp.fft.irfft2(xp.einsum("nchw,nohw->ochw", self.x_hat, g_hat.conj()), s=(hp, wp))
+            gw_full = self.fft.irfft2(xp.einsum("nchw,nohw->ochw", self.x_hat, g_hat.conj()))
             gw = xp.ascontiguousarray(gw_full[:, :, :kh, :kw]).astype(gy.dtype, copy=False)
         if self.has_bias and self.needs_input_grad[2]:
             gb = gy.sum(axis=(0, 2, 3))

@@ -19,7 +19,7 @@ from minigrad import kernels
 from minigrad.functional import conv
 from minigrad.kernels import gemm as gemm_module
 from minigrad.kernels import shifted_conv, winograd
-from op_checks import DTYPES, FEW, assert_close, randn, seeds, tensor
+from op_checks import DTYPES, FEW, FEWER, assert_close, randn, seeds, tensor
 
 
 @st.composite
@@ -174,3 +174,63 @@ def test_winograd_runs_for_many_channels():
         results.append((y.numpy(), xt.grad))
     assert_close(results[0][0], results[1][0], 1e-5, "forward")
     assert_close(results[0][1], results[1][1], 1e-5, "input gradient")
+
+
+@FEW
+@given(n=st.integers(1, 2), c=st.integers(1, 3), o=st.integers(1, 3), kernel=st.integers(1, 9),
+       size=st.integers(9, 31), pad=st.integers(0, 4), dtype=st.sampled_from(DTYPES), seed=seeds)
+def test_fft_kernel_equals_the_reference(n, c, o, kernel, size, pad, dtype, seed):
+    """conv2d_fft at the 5-smooth period on all cores (minigrad.kernels.fft) gives the
+    reference's (numpy.fft at the padded size) y, dL/dx and dL/dW."""
+    from minigrad.kernels import fft as fast_fft
+    x, w, gy = randn(seed, (n, c, size, size), (o, c, kernel, kernel), (n, o, size + 2 * pad - kernel + 1,
+                                                                       size + 2 * pad - kernel + 1))
+    x, w, gy = (a.astype(dtype) for a in (x, w, gy))
+    results = []
+    for fast in (True, False):
+        with minigrad.fast_paths(fast):
+            assert fast_fft.applies(x) is fast
+            xt, wt = tensor(x, requires_grad=True), tensor(w, requires_grad=True)
+            y = F.conv2d_fft(xt, wt, padding=pad)
+            y.backward(gy)
+        results.append((y.numpy(), xt.grad, wt.grad))
+    rtol = 1e-10 if dtype == "float64" else 1e-5
+    for got, want, what in zip(results[0], results[1], ("y", "dx", "dW")):
+        assert got.dtype == np.dtype(dtype)
+        assert_close(got, want, rtol, what)
+
+
+def test_fft_period_is_five_smooth_and_large_enough():
+    from minigrad.kernels import fft as fast_fft
+    for side in (1, 7, 59, 118, 129, 257):
+        period = fast_fft.fft_size((side, side))[0]
+        assert period >= side
+        rest = period
+        for p in (2, 3, 5):
+            while rest % p == 0:
+                rest //= p
+        assert rest == 1, period
+    assert fast_fft.fft_size((118, 86)) == (120, 90)
+
+
+@FEWER
+@given(n=st.integers(1, 2), c=st.integers(1, 4), o=st.integers(1, 4), kernel=st.sampled_from([7, 9, 11]),
+       size=st.integers(11, 24), pad=st.integers(0, 5), bias=st.booleans(), dtype=st.sampled_from(DTYPES),
+       seed=seeds)
+def test_conv2d_with_a_large_kernel_runs_through_the_fft(n, c, o, kernel, size, pad, bias, dtype, seed):
+    """With fast paths on, conv2d hands a 7x7 or larger stride-1 kernel to conv2d_fft, and
+    its y, dL/dx, dL/dW and dL/db equal the im2col reference's."""
+    from minigrad.functional.fft_conv import Conv2dFFT
+    x, w, b = (a.astype(dtype) for a in randn(seed, (n, c, size, size), (o, c, kernel, kernel), (o,)))
+    gy = randn(seed + 1, (n, o, size + 2 * pad - kernel + 1, size + 2 * pad - kernel + 1)).astype(dtype)
+    results = []
+    for fast in (True, False):
+        with minigrad.fast_paths(fast):
+            xt, wt, bt = (tensor(a, requires_grad=True) for a in (x, w, b))
+            y = F.conv2d(xt, wt, bt if bias else None, padding=pad)
+            assert isinstance(y.creator, Conv2dFFT) is fast
+            y.backward(gy)
+        results.append((y.numpy(), xt.grad, wt.grad) + ((bt.grad,) if bias else ()))
+    rtol = 1e-10 if dtype == "float64" else 1e-5
+    for got, want, what in zip(results[0], results[1], ("y", "dx", "dW", "db")):
+        assert_close(got, want, rtol, what)
