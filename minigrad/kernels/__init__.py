@@ -10,6 +10,8 @@ results another way, where that is measurably faster on the CPU:
 * :mod:`~minigrad.kernels.im2col`    im2col and col2im with their copies on threads
 * :mod:`~minigrad.kernels.shifted_conv`  stride-1 convolution as kh*kw products over shifted views
 * :mod:`~minigrad.kernels.winograd`  Winograd's F(2x2, 3x3) for 3x3 stride-1 convolutions
+* :mod:`~minigrad.kernels.fft`       FFTs at 5-smooth lengths on all cores for ``conv2d_fft``,
+  which also takes over 7x7 and larger stride-1 convolutions
 * :mod:`~minigrad.kernels.pooling`   max-pool's running maximum on threads and its routing backward,
   adaptive average pooling by a reshape
 
