@@ -14,6 +14,7 @@ results another way, where that is measurably faster on the CPU:
   which also takes over 7x7 and larger stride-1 convolutions
 * :mod:`~minigrad.kernels.pooling`   max-pool's running maximum on threads and its routing backward,
   adaptive average pooling by a reshape
+* :mod:`~minigrad.kernels.allocator` freed arrays kept mapped for the next one (glibc's ``mallopt``)
 
 (ReLU's two elementwise passes and conv2d's bias are split over threads by
 :mod:`~minigrad.kernels.parallel` directly.)
@@ -24,7 +25,8 @@ test_parallel.py, test_pooling.py).
 **The switch.** :func:`fast_paths` (``with minigrad.fast_paths(False): ...``) or the
 environment variable ``MINIGRAD_FAST_PATHS=0`` turns every kernel here and every thread that
 minigrad starts off, so that the references alone run (BLAS keeps its own threads). The test
-suite runs once in each mode.
+suite runs once in each mode. The allocator setting is made once, at import, and only when
+the environment variable leaves fast paths on.
 """
 from __future__ import annotations
 
@@ -44,6 +46,9 @@ def _from_environment() -> bool:
 
 
 _enabled = _from_environment()
+if _enabled:
+    from minigrad.kernels.allocator import keep_freed_memory
+    keep_freed_memory()
 
 
 def enabled() -> bool:

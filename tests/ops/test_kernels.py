@@ -111,6 +111,35 @@ def test_the_environment_variable(value, expected):
     assert expected in run.stdout + run.stderr
 
 
+_RSS_AFTER_A_FREED_ARRAY = """
+import os
+import numpy as np
+import minigrad
+
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+before = rss()
+a = np.ones(4 * 2**20, np.float32)      # 16 MB, every page written
+del a
+print((rss() - before) / 2**20)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the allocator setting is glibc's (Linux)")
+@pytest.mark.parametrize("fast, kept", [("1", True), ("0", False)])
+def test_freed_arrays_stay_mapped_only_with_fast_paths(fast, kept):
+    """With fast paths on at import, a freed 16 MB array's pages stay mapped for the next
+    array (minigrad.kernels.allocator); with MINIGRAD_FAST_PATHS=0, glibc's default hands
+    them back to the system."""
+    env = dict(os.environ, MINIGRAD_FAST_PATHS=fast)
+    run = subprocess.run([sys.executable, "-c", _RSS_AFTER_A_FREED_ARRAY], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    grown_mib = float(run.stdout)
+    assert (grown_mib > 12) is kept, grown_mib
+
+
 @st.composite
 def winograd_cases(draw):
     """(x shape, weight shape, padding) of a 3x3 stride-1 convolution, odd and even sizes."""
