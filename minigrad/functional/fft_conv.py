@@ -46,6 +46,14 @@ class _Transforms:
     def irfft2(self, a):
         return fast_fft.irfft2(a, self.size) if self.fast else self.xp.fft.irfft2(a, s=self.size)
 
+    def conj_rfft2_kernel(self, w):
+        """conj(rfft2) of a kernel, zero-padded to the period."""
+        return fast_fft.conj_rfft2_kernel(w, self.size) if self.fast else self.rfft2(w).conj()
+
+    def irfft2_kernel(self, a, kernel):
+        """irfft2, cropped to the kernel's (kh, kw)."""
+        return fast_fft.irfft2_kernel(a, self.size, kernel) if self.fast else self.irfft2(a)[..., :kernel[0], :kernel[1]]
+
 
 class Conv2dFFT(Function):
     """Stride-1 convolution (cross-correlation) with zero padding, computed with real FFTs."""
@@ -70,8 +78,8 @@ class Conv2dFFT(Function):
         self.fft = _Transforms(x, (hp, wp))
         self.kernel, self.x_shape, self.has_bias = (kh, kw), x.shape, bias is not None
         self.x_hat = self.fft.rfft2(x_pad)
-        self.w_hat = self.fft.rfft2(weight)
-        y_hat = xp.einsum("nchw,ochw->nohw", self.x_hat, self.w_hat.conj())
+        self.w_hat_conj = self.fft.conj_rfft2_kernel(weight)
+        y_hat = xp.einsum("nchw,ochw->nohw", self.x_hat, self.w_hat_conj)
         y = self.fft.irfft2(y_hat)[:, :, :hp - kh + 1, :wp - kw + 1].astype(x.dtype, copy=False)
         y = xp.ascontiguousarray(y)
         if bias is not None:
@@ -84,12 +92,12 @@ class Conv2dFFT(Function):
         g_hat = self.fft.rfft2(gy)
         gx = gw = gb = None
         if self.needs_input_grad[0]:
-            gx_pad = self.fft.irfft2(xp.einsum("nohw,ochw->nchw", g_hat, self.w_hat))
+            gx_pad = self.fft.irfft2(xp.einsum("nohw,ochw->nchw", g_hat, self.w_hat_conj.conj()))
             (ph, pw), (h, w) = self.padding, self.x_shape[2:]
             gx = xp.ascontiguousarray(gx_pad[:, :, ph:ph + h, pw:pw + w]).astype(gy.dtype, copy=False)
         if self.needs_input_grad[1]:
-            gw_full = self.fft.irfft2(xp.einsum("nchw,nohw->ochw", self.x_hat, g_hat.conj()))
-            gw = xp.ascontiguousarray(gw_full[:, :, :kh, :kw]).astype(gy.dtype, copy=False)
+            gw = self.fft.irfft2_kernel(xp.einsum("nchw,nohw->ochw", self.x_hat, g_hat.conj()), (kh, kw))
+            gw = xp.ascontiguousarray(gw).astype(gy.dtype, copy=False)
         if self.has_bias and self.needs_input_grad[2]:
             gb = gy.sum(axis=(0, 2, 3))
         return gx, gw, gb

@@ -7,7 +7,10 @@ theorem holds at any period of at least that size (no product kept by the convol
 wraps around), so this kernel
 
 * rounds every FFT length up to the next 5-smooth one (:func:`scipy.fft.next_fast_len`), and
-* computes the transforms with :mod:`scipy.fft` on every core this process may use.
+* computes the transforms with :mod:`scipy.fft` on every core this process may use, and
+* transforms a kernel (kh x kw inside a period of Hp x Wp) by two small matrix products
+  (:func:`conj_rfft2_kernel`) and the kernel's gradient one axis at a time, skipping the rows
+  that are thrown away (:func:`irfft2_kernel`).
 
 It also takes over :func:`minigrad.functional.conv2d` for large kernels
 (:func:`replaces_conv`): a direct convolution costs kh kw products per output, so a 9x9
@@ -60,3 +63,25 @@ def rfft2(x, size):
 def irfft2(y, size):
     """The inverse of :func:`rfft2` (real output of shape ``size`` in the last two axes)."""
     return scipy.fft.irfft2(y, s=size, workers=THREADS)
+
+
+def conj_rfft2_kernel(w, size):
+    """conj(:func:`rfft2` (w)) of a small real array w (..., kh, kw) (a kernel) zero-padded to
+    ``size`` = (P, Q), as two matrix products with the DFT matrices of the kernel's extent:
+
+        conj(w_hat) = conj(E_P) w conj(E_Q)^T,   E_P[k, i] = exp(-2 pi i k i / P), i < kh
+                                                 E_Q[k, j] = exp(-2 pi i k j / Q), k <= Q/2, j < kw
+
+    (kh P (Q/2 + 1) multiply-adds per (o, c) pair instead of FFTs over all P rows of zeros)."""
+    (kh, kw), (p, q) = w.shape[-2:], size
+    complex_type = np.result_type(w.dtype, np.complex64)
+    rows = np.exp(2j * np.pi * np.outer(np.arange(p), np.arange(kh)) / p).astype(complex_type)
+    cols = np.exp(2j * np.pi * np.outer(np.arange(q // 2 + 1), np.arange(kw)) / q).astype(complex_type)
+    return rows @ (w.astype(complex_type) @ cols.T)
+
+
+def irfft2_kernel(a, size, kernel):
+    """:func:`irfft2` of ``a`` cropped to its first ``kernel`` = (kh, kw) rows and columns:
+    the inverse along the columns, then along the kh rows that are kept only."""
+    rows = scipy.fft.ifft(a, n=size[0], axis=-2, workers=THREADS)[..., :kernel[0], :]
+    return scipy.fft.irfft(rows, n=size[1], axis=-1, workers=THREADS)[..., :kernel[1]]
