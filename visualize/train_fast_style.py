@@ -62,10 +62,10 @@ class Settings:
     size: int = 64                      # content crop side
     style_size: int = 128               # the paintings' shorter side for their Gram matrices
     batch: int = 5
-    steps: int = 1000
+    steps: int = 7000                   # the defaults are the shipped weights' run
     lr: float = 2e-3
     content_weight: float = 1.0
-    style_weight: float = 5.0
+    style_weight: float = 2.0
     widths: tuple = fast_style.WIDTHS
     seed: int = 0
 
