@@ -1,8 +1,8 @@
 """The fast-style method and the shipped network weights/fast_style.h5: each of the five
 styles applied to a photo held out of training is closest, in the training's Gram
-statistics, to its own painting; mixing two styles moves the Gram distance to the first
-painting monotonically; the command line refuses unknown styles and non-convex mixes with
-one clear line."""
+statistics (Euclidean and relative distances), to its own painting; mixing two styles moves
+the Gram distance to the first painting monotonically; the command line refuses unknown
+styles and non-convex mixes with one clear line."""
 import json
 
 import numpy as np
@@ -44,10 +44,12 @@ def test_shipped_file_is_small_and_records_its_training():
     assert tfs.HELD_OUT not in " ".join(meta["settings"]["content"])
 
 
-def test_each_style_is_closest_to_its_own_painting(shipped):
-    """Nearest in Gram space (one Euclidean scale for all five paintings)."""
+@pytest.mark.parametrize("relative", [False, True], ids=["euclidean", "relative"])
+def test_each_style_is_closest_to_its_own_painting(shipped, relative):
+    """Nearest in Gram space: one Euclidean scale for all five paintings, and the training's
+    relative distance (each painting scaled by its own norm)."""
     net, distances = shipped
-    d = np.array([distances(np.eye(len(net.styles))[s], relative=False) for s in range(len(net.styles))])
+    d = np.array([distances(np.eye(len(net.styles))[s], relative=relative) for s in range(len(net.styles))])
     assert list(d.argmin(axis=1)) == list(range(len(net.styles))), np.round(d, 3)
 
 
