@@ -59,8 +59,8 @@ from models.atomic import atomic_path
 from models.hdf5_weights import WeightsValidationError
 from models.network import image_pixels
 
-__all__ = ["FastStyleNet", "stylize", "mixing_weights", "parse_mix", "check_mix", "resolve_style", "save", "load",
-           "FORMAT", "WIDTHS", "RESIDUAL_BLOCKS", "MIN_SIDE"]
+__all__ = ["FastStyleNet", "stylize", "rgb_pixels", "mixing_weights", "parse_mix", "check_mix", "resolve_style",
+           "save", "load", "FORMAT", "WIDTHS", "RESIDUAL_BLOCKS", "MIN_SIDE"]
 
 FORMAT = "minigrad-fast-style"
 FORMAT_VERSION = 1
@@ -243,17 +243,22 @@ def mixing_weights(mix, styles) -> np.ndarray:
     return weights
 
 
+def rgb_pixels(image) -> np.ndarray:
+    """``image`` (H, W), (H, W, 1) or (H, W, 3) as an (H, W, 3) float32 array in [0, 1] (gray
+    repeated into the three channels); a ValueError saying what is wrong otherwise (NaN, 0-255
+    values, another shape)."""
+    img = image_pixels("fast-style", image)     # finite floats in [0, 1], or a ValueError saying why
+    img = img[..., None] if img.ndim == 2 else img
+    if img.ndim != 3 or img.shape[-1] not in (1, 3):
+        raise ValueError(f"stylize: expected an (H, W, 3) or (H, W) image, got shape {img.shape}")
+    return np.repeat(img, 3 // img.shape[-1], axis=-1)
+
+
 def stylize(net: FastStyleNet, image, weights) -> np.ndarray:
     """The (H, W, 3) float32 image in [0, 1] stylized by ``net`` with mixing ``weights`` (S,)
     (from :func:`mixing_weights`). The image is reflect-padded to multiples of 4 and the
     output cropped back, so any size with sides >= :data:`MIN_SIDE` works."""
-    img = image_pixels("fast-style", image)     # finite floats in [0, 1], or a ValueError saying why
-    if img.ndim == 2:
-        img = np.repeat(img[..., None], 3, axis=-1)
-    if img.ndim != 3 or img.shape[-1] not in (1, 3):
-        raise ValueError(f"stylize: expected an (H, W, 3) or (H, W) image, got shape {img.shape}")
-    if img.shape[-1] == 1:
-        img = np.repeat(img, 3, axis=-1)
+    img = rgb_pixels(image)
     h, w = img.shape[:2]
     if min(h, w) < MIN_SIDE:
         raise ValueError(f"stylize: the image is {h} x {w} pixels; fast style needs at least {MIN_SIDE} per side "

@@ -6,7 +6,7 @@ factor (a 64-pixel crop padded for a 55x55 kernel is 118 = 2 x 59 long). The cor
 theorem holds at any period of at least that size (no product kept by the convolution
 wraps around), so this kernel
 
-* rounds every FFT length up to the next 5-smooth one (:func:`scipy.fft.next_fast_len`), and
+* rounds every FFT length up to the next 5-smooth one (:func:`scipy.fft.next_fast_len`),
 * computes the transforms with :mod:`scipy.fft` on every core this process may use, and
 * transforms a kernel (kh x kw inside a period of Hp x Wp) by two small matrix products
   (:func:`conj_rfft2_kernel`) and the kernel's gradient one axis at a time, skipping the rows

@@ -24,7 +24,6 @@ import numpy as np
 
 from models import REPO_ROOT, fast_style
 from models.images import center_crop, load_image, resize_shorter_side
-from models.network import image_pixels
 from visualize import imaging
 from visualize.method import Example, Method, Output, register
 from visualize.params import Int, Param, Text
@@ -102,8 +101,7 @@ class FastStyle(Method):
         path = network_path(network)
         net = load_network(path)
         weights = fast_style.mixing_weights(style, net.styles)
-        img = image_pixels("fast-style", image)
-        img = np.repeat(img[..., None], 3, axis=-1) if img.ndim == 2 else img
+        img = fast_style.rgb_pixels(image)
         if size:
             img = resize_shorter_side(img, size)
         out = fast_style.stylize(net, img, weights)
